@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 packages nooks needs to build, test, demo and benchmark.
+# Idempotent: packages already present are skipped, so `make demo` and `make test`
+# stay fast on a machine that has everything.
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  g++ cmake ninja-build make pkg-config
+  # libraries
+  libfuse3-dev fuse3 libseccomp-dev libcapstone-dev libcli11-dev libfmt-dev libspdlog-dev
+  nlohmann-json3-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the real applications and tools the demo, tests and benchmarks drive
+  e2fsprogs util-linux mount sqlite3 gcc fio flac kmod procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "nooks: missing Debian packages: ${missing[*]}" >&2
+  echo "nooks: run as root (or: sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "nooks: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

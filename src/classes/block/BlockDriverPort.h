@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// How the block layer reaches a block driver's entry points (struct nk_blk_ops):
+// directly in native mode, across a protection domain under isolation, and
+// through the shadow driver's taps in shadow mode. The block layer is written
+// once against this interface.
+//
+// Every method is called in process context by a kernel thread; an error
+// Result means the driver could not run (it failed), not that it refused.
+
+#include "base/Error.h"
+#include "classes/block/BlockRequest.h"
+
+#include <cstddef>
+#include <span>
+
+namespace nk {
+
+class Disk;
+
+class BlockDriverPort {
+public:
+    virtual ~BlockDriverPort() = default;
+
+    virtual Result<int> open(Disk& disk) = 0;
+    virtual Result<void> release(Disk& disk) = 0;
+    virtual Result<int> ioctl(Disk& disk, uint32_t cmd, uint64_t arg) = 0;
+
+    // Hands `batch` to the driver in order (queue_rq, last=true on the final
+    // one). Stops after the first request the driver answers with
+    // NK_BLK_STS_RESOURCE, then calls commit_rqs if it took any. Returns how
+    // many requests queue_rq was called for; statuses[i] holds its answer.
+    // The port must not touch a request after queue_rq accepted it: it may
+    // already be complete.
+    virtual Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) = 0;
+};
+
+} // namespace nk

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#include "classes/block/BlockLayer.h"
+
+#include "base/Log.h"
+#include "base/Units.h"
+#include "kernel/module/Module.h"
+
+#include <algorithm>
+
+namespace nk {
+
+static auto logger() { return log::get("block"); }
+
+Result<std::shared_ptr<Disk>> BlockLayer::register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
+    std::unique_ptr<BlockDriverPort> port, void* private_data)
+{
+    auto geometry = TRY(DiskGeometry::from_params(params));
+    std::shared_ptr<Disk> disk;
+    {
+        std::scoped_lock lock(m_mutex);
+        if (std::ranges::any_of(m_disks, [&](auto const& d) { return d->name() == geometry.name; }))
+            return make_error(ErrorCode::AlreadyExists, "blk_register_disk: a disk named {} exists", geometry.name);
+        disk = std::make_shared<Disk>(m_next_id++, std::move(geometry), owner, device, std::move(port), private_data);
+        m_disks.push_back(disk);
+    }
+    logger()->info("disk {} registered by {}: {}, {} byte blocks, depth {}, max {} per request{}{}", disk->name(),
+        owner.name(), format_size(disk->geometry().capacity_bytes()), disk->geometry().logical_block_size,
+        disk->geometry().queue_depth, format_size(uint64_t(disk->geometry().max_sectors) * 512),
+        (disk->geometry().features & NK_BLK_FEAT_FLUSH) ? ", flush" : "",
+        (disk->geometry().features & NK_BLK_FEAT_FUA) ? ", fua" : "");
+    for (auto* listener : listeners())
+        listener->disk_added(disk);
+    return disk;
+}
+
+Result<void> BlockLayer::unregister_disk(Disk& disk)
+{
+    std::shared_ptr<Disk> removed;
+    {
+        std::scoped_lock lock(m_mutex);
+        auto it = std::ranges::find_if(m_disks, [&](auto const& d) { return d.get() == &disk; });
+        if (it == m_disks.end())
+            return make_error(ErrorCode::NotFound, "blk_unregister_disk: disk is not registered");
+        removed = *it;
+        m_disks.erase(it);
+        m_graveyard.push_back(removed);
+    }
+    removed->kill();
+    logger()->info("disk {} unregistered", removed->name());
+    for (auto* listener : listeners())
+        listener->disk_removed(removed);
+    return {};
+}
+
+void BlockLayer::unregister_all(Module& owner)
+{
+    for (auto const& disk : disks()) {
+        if (&disk->owner() == &owner)
+            (void)unregister_disk(*disk);
+    }
+}
+
+std::shared_ptr<Disk> BlockLayer::find(std::string const& name) const
+{
+    std::scoped_lock lock(m_mutex);
+    for (auto const& disk : m_disks) {
+        if (disk->name() == name)
+            return disk;
+    }
+    return nullptr;
+}
+
+std::vector<std::shared_ptr<Disk>> BlockLayer::disks() const
+{
+    std::scoped_lock lock(m_mutex);
+    return m_disks;
+}
+
+bool BlockLayer::contains(Disk const* disk) const
+{
+    std::scoped_lock lock(m_mutex);
+    return std::ranges::any_of(m_disks, [&](auto const& d) { return d.get() == disk; });
+}
+
+void BlockLayer::add_listener(BlockLayerListener& listener)
+{
+    std::scoped_lock lock(m_mutex);
+    m_listeners.push_back(&listener);
+}
+
+void BlockLayer::remove_listener(BlockLayerListener& listener)
+{
+    std::scoped_lock lock(m_mutex);
+    std::erase(m_listeners, &listener);
+}
+
+std::vector<BlockLayerListener*> BlockLayer::listeners() const
+{
+    std::scoped_lock lock(m_mutex);
+    return m_listeners;
+}
+
+} // namespace nk

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The block class: the registry of disks and the events frontends follow.
+//
+// Thread-safety: all methods may be called from any kernel thread. Listeners
+// are called without the registry lock held, in registration order, on the
+// thread that registered or unregistered the disk.
+
+#include "base/Error.h"
+#include "base/ThreadAnnotations.h"
+#include "classes/block/Disk.h"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace nk {
+
+class BlockLayerListener {
+public:
+    virtual ~BlockLayerListener() = default;
+    virtual void disk_added(std::shared_ptr<Disk> const& disk) = 0;
+    // The disk is already dead (all I/O fails) when this is called.
+    virtual void disk_removed(std::shared_ptr<Disk> const& disk) = 0;
+};
+
+class BlockLayer {
+public:
+    BlockLayer() = default;
+    BlockLayer(BlockLayer const&) = delete;
+    BlockLayer& operator=(BlockLayer const&) = delete;
+
+    // Registers a disk for `owner`. InvalidArgument (names the bad parameter),
+    // AlreadyExists if a live disk has the name.
+    Result<std::shared_ptr<Disk>> register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
+        std::unique_ptr<BlockDriverPort> port, void* private_data);
+    // Kills and forgets the disk. NotFound if it is not registered.
+    Result<void> unregister_disk(Disk& disk);
+    // Unregisters every disk `owner` registered.
+    void unregister_all(Module& owner);
+
+    std::shared_ptr<Disk> find(std::string const& name) const;
+    std::vector<std::shared_ptr<Disk>> disks() const;
+    // True if `disk` is a live disk of this layer (handle validation).
+    bool contains(Disk const* disk) const;
+
+    void add_listener(BlockLayerListener& listener);
+    void remove_listener(BlockLayerListener& listener);
+
+private:
+    std::vector<BlockLayerListener*> listeners() const;
+
+    mutable std::mutex m_mutex;
+    std::vector<std::shared_ptr<Disk>> m_disks NK_GUARDED_BY(m_mutex);
+    // Killed disks are kept until shutdown: softirqs and late completions may
+    // still name them, and they must find a dead disk, not freed memory.
+    std::vector<std::shared_ptr<Disk>> m_graveyard NK_GUARDED_BY(m_mutex);
+    std::vector<BlockLayerListener*> m_listeners NK_GUARDED_BY(m_mutex);
+    uint64_t m_next_id NK_GUARDED_BY(m_mutex) { 1 };
+};
+
+} // namespace nk

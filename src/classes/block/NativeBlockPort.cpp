@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#include "classes/block/NativeBlockPort.h"
+
+#include "classes/block/Disk.h"
+#include "kernel/exec/Context.h"
+
+namespace nk {
+
+nk_blk_request to_driver_request(BlockRequest const& request)
+{
+    nk_blk_request out {};
+    out.tag = request.tag;
+    out.op = static_cast<uint8_t>(request.op);
+    out.flags = request.fua ? NK_BLK_FUA : 0;
+    out.sector = request.sector;
+    out.nr_sectors = request.op == BlockOp::Flush ? 0 : request.nr_sectors;
+    out.dma_addr = request.dma_addr;
+    out.len = request.op == BlockOp::Flush ? 0 : request.bytes();
+    return out;
+}
+
+Result<int> NativeBlockPort::open(Disk& disk)
+{
+    if (m_ops.open == nullptr)
+        return 0;
+    CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    return m_ops.open(disk.handle());
+}
+
+Result<void> NativeBlockPort::release(Disk& disk)
+{
+    if (m_ops.release == nullptr)
+        return {};
+    CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    m_ops.release(disk.handle());
+    return {};
+}
+
+Result<int> NativeBlockPort::ioctl(Disk& disk, uint32_t cmd, uint64_t arg)
+{
+    if (m_ops.ioctl == nullptr)
+        return -ENOTTY;
+    CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    return m_ops.ioctl(disk.handle(), cmd, arg);
+}
+
+Result<size_t> NativeBlockPort::queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses)
+{
+    // queue_rq may not sleep: run it as atomic so a sleeping call is caught.
+    CrossingScope crossing(m_owner, CrossingScope::Kind::Atomic);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        auto copy = to_driver_request(*batch[i]);
+        bool last = i + 1 == batch.size();
+        statuses[i] = m_ops.queue_rq(disk.handle(), &copy, last);
+        if (statuses[i] == NK_BLK_STS_RESOURCE) {
+            if (i > 0 && m_ops.commit_rqs != nullptr)
+                m_ops.commit_rqs(disk.handle());
+            return i + 1;
+        }
+    }
+    return batch.size();
+}
+
+} // namespace nk

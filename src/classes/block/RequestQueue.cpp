@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+#include "classes/block/RequestQueue.h"
+
+#include "base/Log.h"
+#include "classes/block/BlockDriverPort.h"
+#include "kernel/dma/Iommu.h"
+#include "kernel/exec/Context.h"
+#include "kernel/time/TimerService.h"
+
+#include <algorithm>
+
+namespace nk {
+
+char const* block_op_name(BlockOp op)
+{
+    switch (op) {
+    case BlockOp::Read: return "read";
+    case BlockOp::Write: return "write";
+    case BlockOp::Flush: return "flush";
+    }
+    return "?";
+}
+
+RequestQueue::RequestQueue(Disk& disk, BlockDriverPort& port, Iommu* iommu, uint32_t depth, uint32_t max_sectors)
+    : m_disk(disk)
+    , m_port(port)
+    , m_iommu(iommu)
+    , m_depth(depth)
+    , m_max_sectors(max_sectors)
+    , m_in_flight(depth, nullptr)
+{
+    m_free_tags.reserve(depth);
+    for (uint32_t tag = depth; tag > 0; --tag)
+        m_free_tags.push_back(tag - 1);
+}
+
+RequestQueue::~RequestQueue() = default;
+
+void RequestQueue::submit(std::span<BlockRequest* const> requests)
+{
+    std::vector<BlockRequest*> failed;
+    {
+        std::scoped_lock lock(m_mutex);
+        auto now = monotonic_ns();
+        for (auto* request : requests) {
+            request->submit_ns = now;
+            request->status = NK_BLK_STS_OK;
+            m_stats.submitted++;
+            if (m_dead)
+                failed.push_back(request);
+            else
+                m_blocked.push_back(request);
+        }
+        promote_locked(failed);
+    }
+    for (auto* request : failed)
+        finish(*request, NK_BLK_STS_IOERR);
+    dispatch();
+}
+
+// Moves blocked requests that may start now to pending: in order, each needs a
+// free tag and no conflict with a request still ahead of it.
+void RequestQueue::promote_locked(std::vector<BlockRequest*>& failed)
+{
+    for (auto it = m_blocked.begin(); it != m_blocked.end();) {
+        auto* request = *it;
+        auto conflicts = [&](BlockRequest const* other) { return request->conflicts_with(*other); };
+        if (std::ranges::any_of(m_active, conflicts) || std::any_of(m_blocked.begin(), it, conflicts)) {
+            ++it;
+            continue;
+        }
+        if (m_free_tags.empty())
+            break; // tags are handed out in arrival order
+        if (request->op != BlockOp::Flush && m_iommu != nullptr) {
+            auto direction = request->op == BlockOp::Read ? DmaDirection::FromDevice : DmaDirection::ToDevice;
+            auto iova = m_iommu->map(request->buffer, request->bytes(), direction);
+            if (!iova) {
+                log::get("block")->error("cannot map a request for DMA: {}", iova.error());
+                failed.push_back(request);
+                it = m_blocked.erase(it);
+                continue;
+            }
+            request->dma_addr = *iova;
+        } else {
+            request->dma_addr = 0;
+        }
+        request->tag = m_free_tags.back();
+        m_free_tags.pop_back();
+        m_active.push_back(request);
+        m_pending.push_back(request);
+        it = m_blocked.erase(it);
+    }
+}
+
+void RequestQueue::dispatch()
+{
+    std::vector<BlockRequest*> batch;
+    std::vector<int> statuses;
+    std::unique_lock lock(m_mutex);
+    if (m_dispatching) {
+        m_dispatch_again = true;
+        return;
+    }
+    m_dispatching = true;
+    for (;;) {
+        m_dispatch_again = false;
+        if (m_dead || m_stalled || m_pending.empty())
+            break;
+        batch.assign(m_pending.begin(), m_pending.end());
+        m_pending.clear();
+        // Mark them in flight before the driver sees them: it may end them inside queue_rq.
+        for (auto* request : batch)
+            m_in_flight[request->tag] = request;
+        lock.unlock();
+
+        statuses.assign(batch.size(), NK_BLK_STS_OK);
+        auto handed = m_port.queue_rqs(m_disk, batch, statuses);
+        size_t taken = handed ? *handed : 0;
+
+        std::vector<BlockRequest*> rejected;
+        lock.lock();
+        m_stats.dispatch_batches++;
+        for (size_t i = 0; i < taken; ++i) {
+            if (statuses[i] == NK_BLK_STS_OK) {
+                m_stats.dispatched++;
+                continue;
+            }
+            if (statuses[i] == NK_BLK_STS_RESOURCE) {
+                m_stats.resource_stalls++;
+                break; // this one and the rest go back below
+            }
+            // Refused with an error: it completes now with that status.
+            if (m_in_flight[batch[i]->tag] == batch[i])
+                rejected.push_back(batch[i]);
+        }
+        size_t returned_from = taken;
+        if (taken > 0 && statuses[taken - 1] == NK_BLK_STS_RESOURCE)
+            returned_from = taken - 1;
+        if (!handed) {
+            log::get("block")->warn("dispatch to the driver failed: {}", handed.error());
+            // The driver could not run; the requests stay in flight until the
+            // driver's recovery (or the disk's removal) decides their fate.
+            returned_from = batch.size();
+        }
+        // Requests the driver did not take go back to the head of the queue, in order.
+        for (size_t i = batch.size(); i > returned_from; --i) {
+            auto* request = batch[i - 1];
+            if (m_in_flight[request->tag] == request) {
+                m_in_flight[request->tag] = nullptr;
+                m_pending.push_front(request);
+            }
+        }
+        if (returned_from < batch.size() && handed)
+            m_stalled = true;
+        lock.unlock();
+        for (auto* request : rejected)
+            (void)end_request(request->tag, statuses[static_cast<size_t>(std::ranges::find(batch, request) - batch.begin())]);
+        lock.lock();
+        if (!m_dispatch_again && m_pending.empty())
+            break;
+    }
+    m_dispatching = false;
+}
+
+void RequestQueue::dispatch_softirq(void* queue) { static_cast<RequestQueue*>(queue)->dispatch(); }
+
+void RequestQueue::run()
+{
+    {
+        std::scoped_lock lock(m_mutex);
+        m_stalled = false;
+    }
+    raise_softirq(&RequestQueue::dispatch_softirq, this);
+}
+
+Result<void> RequestQueue::end_request(uint32_t tag, int status)
+{
+    BlockRequest* request = nullptr;
+    std::vector<BlockRequest*> failed;
+    bool kick = false;
+    {
+        std::scoped_lock lock(m_mutex);
+        if (tag >= m_depth || m_in_flight[tag] == nullptr)
+            return make_error(ErrorCode::InvalidArgument, "end_request: tag {} is not in flight", tag);
+        request = m_in_flight[tag];
+        m_in_flight[tag] = nullptr;
+        std::erase(m_active, request);
+        m_free_tags.push_back(tag);
+        m_stats.completed++;
+        if (status != NK_BLK_STS_OK)
+            m_stats.failed++;
+        promote_locked(failed);
+        kick = !m_pending.empty();
+        if (m_stalled) {
+            m_stalled = false;
+            kick = true;
+        }
+    }
+    if (request->op != BlockOp::Flush && m_iommu != nullptr)
+        (void)m_iommu->unmap(request->dma_addr);
+    finish(*request, status);
+    for (auto* other : failed)
+        finish(*other, NK_BLK_STS_IOERR);
+    // Not from inside the driver's call: dispatch when this thread's crossing ends.
+    if (kick)
+        raise_softirq(&RequestQueue::dispatch_softirq, this);
+    return {};
+}
+
+void RequestQueue::finish(BlockRequest& request, int status)
+{
+    request.status = status;
+    // Last touch: the submitter may free the request as soon as it is done.
+    request.completion->done();
+}
+
+void RequestQueue::kill()
+{
+    std::vector<BlockRequest*> unmapped;
+    std::vector<BlockRequest*> mapped;
+    {
+        std::scoped_lock lock(m_mutex);
+        if (m_dead)
+            return;
+        m_dead = true;
+        for (auto* request : m_blocked)
+            unmapped.push_back(request);
+        m_blocked.clear();
+        for (auto* request : m_active)
+            mapped.push_back(request);
+        m_active.clear();
+        m_pending.clear();
+        std::ranges::fill(m_in_flight, nullptr);
+        m_stats.failed += unmapped.size() + mapped.size();
+    }
+    for (auto* request : mapped) {
+        if (request->op != BlockOp::Flush && m_iommu != nullptr)
+            (void)m_iommu->unmap(request->dma_addr);
+        finish(*request, NK_BLK_STS_IOERR);
+    }
+    for (auto* request : unmapped)
+        finish(*request, NK_BLK_STS_IOERR);
+}
+
+RequestQueue::Stats RequestQueue::stats() const
+{
+    std::scoped_lock lock(m_mutex);
+    auto stats = m_stats;
+    stats.pending = static_cast<uint32_t>(m_pending.size());
+    stats.blocked = static_cast<uint32_t>(m_blocked.size());
+    stats.in_flight = static_cast<uint32_t>(m_active.size() - m_pending.size());
+    return stats;
+}
+
+} // namespace nk

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+// nooks: driver isolation and transparent driver recovery, in user space.
+
+#include "cli/Commands.h"
+
+#include <cstdio>
+#include <exception>
+
+namespace nk::cli {
+
+int fail(char const* command, std::string const& message)
+{
+    std::fprintf(stderr, "nooks %s: error: %s\n", command, message.c_str());
+    return 1;
+}
+
+} // namespace nk::cli
+
+int main(int argc, char** argv)
+{
+    CLI::App app { "nooks: drivers in protection domains, recovered transparently by shadow drivers" };
+    app.require_subcommand(1);
+    int result = 0;
+    nk::cli::add_run_command(app, result);
+    nk::cli::add_demo_command(app, result);
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& error) {
+        return app.exit(error);
+    } catch (std::exception const& error) {
+        std::fprintf(stderr, "nooks: error: %s\n", error.what());
+        return 1;
+    }
+    return result;
+}

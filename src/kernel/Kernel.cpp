@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/Kernel.h"
+
+#include "base/Log.h"
+#include "kernel/api/NativeApi.h"
+#include "kernel/native/NativeModule.h"
+
+#include <algorithm>
+
+namespace nk {
+
+static auto logger() { return log::get("kernel"); }
+
+Result<std::unique_ptr<Kernel>> Kernel::create(Options options)
+{
+    // Referencing the export table links every kernel API entry point into the program.
+    if (native_api::exported_symbol_count() == 0)
+        return make_error(ErrorCode::Internal, "kernel: no kernel API entry points linked");
+    if (options.work_threads == 0 || options.work_threads > 64)
+        return make_error(ErrorCode::InvalidArgument, "kernel: work_threads must be 1..64");
+    return std::unique_ptr<Kernel>(new Kernel(options));
+}
+
+Kernel::Kernel(Options options)
+    : m_bus(m_irqs)
+    , m_work(options.work_threads)
+{
+}
+
+Kernel::~Kernel() { unload_all(); }
+
+Result<Module*> Kernel::load_module(std::string const& path, Isolation isolation)
+{
+    std::scoped_lock load_lock(m_load_mutex);
+    std::unique_ptr<Module> module;
+    switch (isolation) {
+    case Isolation::Native:
+        module = TRY(NativeModule::load(*this, path));
+        break;
+    case Isolation::Isolated:
+        return make_error(ErrorCode::Unimplemented, "isolated modules are not built yet");
+    }
+    if (find_module(module->name()) != nullptr)
+        return make_error(ErrorCode::AlreadyExists, "a module named {} is already loaded", module->name());
+    auto* raw = module.get();
+    {
+        std::scoped_lock lock(m_modules_mutex);
+        m_modules.push_back(std::move(module));
+    }
+    if (auto started = raw->start(); !started) {
+        release_module_objects(*raw);
+        std::scoped_lock lock(m_modules_mutex);
+        std::erase_if(m_modules, [&](auto const& m) { return m.get() == raw; });
+        return std::unexpected(std::move(started.error()));
+    }
+    logger()->info("module {} loaded from {} ({})", raw->name(), raw->path(),
+        isolation == Isolation::Native ? "native" : "isolated");
+    return raw;
+}
+
+Result<void> Kernel::unload_module(Module& module)
+{
+    std::scoped_lock load_lock(m_load_mutex);
+    {
+        std::scoped_lock lock(m_modules_mutex);
+        if (std::ranges::none_of(m_modules, [&](auto const& m) { return m.get() == &module; }))
+            return make_error(ErrorCode::NotFound, "unload: module is not loaded");
+    }
+    module.stop();
+    release_module_objects(module);
+    logger()->info("module {} unloaded", module.name());
+    std::scoped_lock lock(m_modules_mutex);
+    std::erase_if(m_modules, [&](auto const& m) { return m.get() == &module; });
+    return {};
+}
+
+void Kernel::unload_all()
+{
+    for (;;) {
+        Module* newest = nullptr;
+        {
+            std::scoped_lock lock(m_modules_mutex);
+            if (m_modules.empty())
+                return;
+            newest = m_modules.back().get();
+        }
+        (void)unload_module(*newest);
+    }
+}
+
+std::vector<Module*> Kernel::modules() const
+{
+    std::scoped_lock lock(m_modules_mutex);
+    std::vector<Module*> result;
+    for (auto const& module : m_modules)
+        result.push_back(module.get());
+    return result;
+}
+
+Module* Kernel::find_module(std::string const& name) const
+{
+    std::scoped_lock lock(m_modules_mutex);
+    for (auto const& module : m_modules) {
+        if (module->name() == name)
+            return module.get();
+    }
+    return nullptr;
+}
+
+void Kernel::release_module_objects(Module& module)
+{
+    m_block.unregister_all(module);
+    m_bus.forget_all(module);
+}
+
+} // namespace nk

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/native/NativeModule.h"
+
+#include "kernel/Kernel.h"
+#include "kernel/exec/Context.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+namespace nk {
+
+Result<std::string> validate_module_descriptor(nk_module const* descriptor, std::string const& path)
+{
+    if (descriptor == nullptr)
+        return make_error(ErrorCode::InvalidArgument, "{} is not a nooks driver: it exports no nk_module", path);
+    if (descriptor->api_version != NK_API_VERSION)
+        return make_error(ErrorCode::InvalidArgument, "{} was built for kernel API version {}, this kernel has {}", path,
+            descriptor->api_version, NK_API_VERSION);
+    if (descriptor->name == nullptr || descriptor->init == nullptr)
+        return make_error(ErrorCode::InvalidArgument, "{}: nk_module lacks a name or an init function", path);
+    auto length = strnlen(descriptor->name, 32);
+    if (length == 0 || length >= 32)
+        return make_error(ErrorCode::InvalidArgument, "{}: nk_module.name must be 1..31 characters", path);
+    return std::string(descriptor->name, length);
+}
+
+Result<std::unique_ptr<NativeModule>> NativeModule::load(Kernel& kernel, std::string const& path)
+{
+    struct stat st { };
+    if (::stat(path.c_str(), &st) != 0)
+        return errno_error(fmt::format("driver file {}", path));
+    if (!S_ISREG(st.st_mode))
+        return make_error(ErrorCode::InvalidArgument, "driver file {} is not a regular file", path);
+    // RTLD_NOW: an import the kernel does not provide is an error now, not a crash later.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr)
+        return make_error(ErrorCode::InvalidArgument, "cannot load driver {}: {}", path, ::dlerror());
+    auto const* descriptor = static_cast<nk_module const*>(::dlsym(handle, "nk_module"));
+    auto name = validate_module_descriptor(descriptor, path);
+    if (!name) {
+        ::dlclose(handle);
+        return std::unexpected(std::move(name.error()));
+    }
+    return std::unique_ptr<NativeModule>(new NativeModule(kernel, std::move(*name), path, handle, descriptor));
+}
+
+NativeModule::~NativeModule()
+{
+    if (m_handle != nullptr)
+        ::dlclose(m_handle);
+}
+
+Result<void> NativeModule::start()
+{
+    int result = 0;
+    {
+        CrossingScope crossing(*this, CrossingScope::Kind::Process);
+        result = m_descriptor->init();
+    }
+    if (result != 0) {
+        set_state(ModuleState::Stopped);
+        return std::unexpected(Error::from_errno(-result, fmt::format("driver {} init", name())));
+    }
+    set_state(ModuleState::Live);
+    return {};
+}
+
+void NativeModule::stop()
+{
+    if (state() == ModuleState::Live && m_descriptor->exit != nullptr) {
+        CrossingScope crossing(*this, CrossingScope::Kind::Process);
+        m_descriptor->exit();
+    }
+    set_state(ModuleState::Stopped);
+}
+
+} // namespace nk

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// A driver loaded into the kernel process (native mode): dlopen, direct calls.
+// Its kernel API imports bind to the kernel's own exported nk_* functions.
+// There is no protection: a driver fault is a kernel fault.
+
+#include "kernel/module/Module.h"
+
+#include <nooks/kernel.h>
+
+namespace nk {
+
+class NativeModule final : public Module {
+public:
+    static Result<std::unique_ptr<NativeModule>> load(Kernel& kernel, std::string const& path);
+    ~NativeModule() override;
+
+    Result<void> start() override;
+    void stop() override;
+    Isolation isolation() const override { return Isolation::Native; }
+
+private:
+    NativeModule(Kernel& kernel, std::string name, std::string path, void* handle, nk_module const* descriptor)
+        : Module(kernel, std::move(name), std::move(path))
+        , m_handle(handle)
+        , m_descriptor(descriptor)
+    {
+    }
+
+    void* m_handle;
+    nk_module const* m_descriptor;
+};
+
+// Checks a module descriptor read from a driver file; the error says what is wrong.
+Result<std::string> validate_module_descriptor(nk_module const* descriptor, std::string const& path);
+
+} // namespace nk

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Deferred work (nk_work): functions run in process context on the kernel's
+// worker threads. A work item is queued at most once at a time; it may be
+// queued again while it runs.
+//
+// Thread-safety: every method may be called from any thread. flush() and
+// destroy() must not be called from the work item itself.
+
+#include "base/ThreadAnnotations.h"
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace nk {
+
+class Module;
+
+class WorkCallback {
+public:
+    virtual ~WorkCallback() = default;
+    virtual void run() = 0;
+};
+
+class Work;
+
+class WorkQueue {
+public:
+    explicit WorkQueue(unsigned threads = 2);
+    ~WorkQueue();
+    WorkQueue(WorkQueue const&) = delete;
+    WorkQueue& operator=(WorkQueue const&) = delete;
+
+    Work* create(Module& owner, std::unique_ptr<WorkCallback> callback);
+    // Returns false if the item was already queued.
+    bool queue(Work& work);
+    // Waits until the item is neither queued nor running.
+    void flush(Work& work);
+    // Cancels a queued run, waits for a running one, frees.
+    void destroy(Work& work);
+
+    size_t work_count() const;
+
+private:
+    void worker();
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::deque<Work*> m_queue NK_GUARDED_BY(m_mutex);
+    std::set<std::unique_ptr<Work>> m_items NK_GUARDED_BY(m_mutex);
+    bool m_stopping NK_GUARDED_BY(m_mutex) { false };
+    std::vector<std::jthread> m_threads;
+};
+
+class Work {
+public:
+    Module& owner() const { return m_owner; }
+
+private:
+    friend class WorkQueue;
+    Work(Module& owner, std::unique_ptr<WorkCallback> callback)
+        : m_owner(owner)
+        , m_callback(std::move(callback))
+    {
+    }
+    Module& m_owner;
+    std::unique_ptr<WorkCallback> m_callback;
+    bool m_queued { false };
+    unsigned m_running { 0 };
+};
+
+} // namespace nk

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+#include "system/Config.h"
+
+#include "base/Units.h"
+
+#include <filesystem>
+#include <set>
+
+#include <toml++/toml.h>
+
+namespace nk {
+
+char const* mode_name(Mode mode)
+{
+    switch (mode) {
+    case Mode::Native: return "native";
+    case Mode::Nooks: return "nooks";
+    case Mode::Shadow: return "shadow";
+    }
+    return "?";
+}
+
+Result<Mode> parse_mode(std::string_view text)
+{
+    if (text == "native")
+        return Mode::Native;
+    if (text == "nooks")
+        return Mode::Nooks;
+    if (text == "shadow")
+        return Mode::Shadow;
+    return make_error(ErrorCode::InvalidArgument, "bad mode '{}': expected native, nooks or shadow", text);
+}
+
+std::string default_driver_directory()
+{
+    std::error_code error;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error)
+        return "/usr/local/lib/nooks/drivers";
+    return (exe.parent_path().parent_path() / "lib" / "nooks" / "drivers").string();
+}
+
+std::string Config::driver_path() const
+{
+    if (!disk.driver.empty())
+        return disk.driver;
+    return default_driver_directory() + "/nkdisk.so";
+}
+
+namespace {
+
+Result<std::string> get_string(toml::node const& node, std::string const& key)
+{
+    if (auto value = node.value<std::string>())
+        return *value;
+    return make_error(ErrorCode::InvalidArgument, "config key '{}' must be a string", key);
+}
+
+Result<void> check_keys(toml::table const& table, std::set<std::string> const& allowed, std::string const& where,
+    std::string const& source)
+{
+    for (auto const& [key, value] : table) {
+        if (!allowed.contains(std::string(key.str())))
+            return make_error(ErrorCode::InvalidArgument, "{}: unknown config key '{}{}'", source, where, key.str());
+    }
+    return {};
+}
+
+} // namespace
+
+Result<Config> Config::parse(std::string_view text, std::string const& source)
+{
+    toml::table table;
+    try {
+        table = toml::parse(text, source);
+    } catch (toml::parse_error const& error) {
+        auto const& where = error.source().begin;
+        return make_error(ErrorCode::InvalidArgument, "{}:{}:{}: {}", source, where.line, where.column, error.description());
+    }
+
+    Config config;
+    TRY(check_keys(table, { "mode", "mount", "log_level", "fuse_threads", "disk" }, "", source));
+    if (auto const* node = table.get("mode"))
+        config.mode = TRY(parse_mode(TRY(get_string(*node, "mode"))));
+    if (auto const* node = table.get("mount"))
+        config.mount = TRY(get_string(*node, "mount"));
+    if (auto const* node = table.get("log_level")) {
+        config.log_level = TRY(get_string(*node, "log_level"));
+        static std::set<std::string> const levels { "debug", "info", "warn", "error" };
+        if (!levels.contains(config.log_level))
+            return make_error(ErrorCode::InvalidArgument, "{}: config key 'log_level' must be debug, info, warn or error", source);
+    }
+    if (auto const* node = table.get("fuse_threads")) {
+        auto value = node->value<int64_t>();
+        if (!value || *value < 1 || *value > 64)
+            return make_error(ErrorCode::InvalidArgument, "{}: config key 'fuse_threads' must be an integer in 1..64", source);
+        config.fuse_threads = static_cast<unsigned>(*value);
+    }
+    if (auto const* node = table.get("disk")) {
+        auto const* disk = node->as_table();
+        if (disk == nullptr)
+            return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk' must be a table ([disk])", source);
+        TRY(check_keys(*disk, { "image", "size", "driver" }, "disk.", source));
+        if (auto const* image = disk->get("image"))
+            config.disk.image = TRY(get_string(*image, "disk.image"));
+        if (auto const* driver = disk->get("driver"))
+            config.disk.driver = TRY(get_string(*driver, "disk.driver"));
+        if (auto const* size = disk->get("size")) {
+            if (auto bytes = size->value<int64_t>(); bytes && size->is_integer()) {
+                if (*bytes <= 0)
+                    return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk.size' must be positive", source);
+                config.disk.size = static_cast<uint64_t>(*bytes);
+            } else if (auto text = size->value<std::string>()) {
+                auto parsed = parse_size(*text);
+                if (!parsed)
+                    return std::unexpected(std::move(parsed.error()).with_context(fmt::format("{}: disk.size", source)));
+                config.disk.size = *parsed;
+            } else {
+                return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk.size' must be a size (\"1GiB\") or bytes", source);
+            }
+        }
+    }
+    return config;
+}
+
+Result<Config> Config::load_file(std::string const& path)
+{
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error))
+        return make_error(ErrorCode::NotFound, "config file {}: not found (or not a regular file)", path);
+    FILE* file = std::fopen(path.c_str(), "r");
+    if (file == nullptr)
+        return errno_error(fmt::format("config file {}", path));
+    std::string text;
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+        text.append(buffer, n);
+    std::fclose(file);
+    return parse(text, path);
+}
+
+} // namespace nk

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Configuration of a kernel: what `nooks run` boots. Every setting has an
+// embedded default, a TOML key, and (for the common ones) a command-line flag.
+//
+//   mode = "native"             # native | nooks | shadow
+//   mount = "/run/nooks/disks"  # where the disk files appear
+//   log_level = "info"          # debug | info | warn | error
+//   fuse_threads = 4
+//   [disk]
+//   image = "/var/lib/nooks/disk0.img"   # created at `size` if missing
+//   size = "1GiB"
+//   driver = "<libdir>/nooks/drivers/nkdisk.so"
+
+#include "base/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace nk {
+
+enum class Mode : unsigned char { Native, Nooks, Shadow };
+
+char const* mode_name(Mode mode);
+Result<Mode> parse_mode(std::string_view text);
+
+struct Config {
+    Mode mode { Mode::Native };
+    std::string mount { "/run/nooks/disks" };
+    std::string log_level { "info" };
+    unsigned fuse_threads { 4 };
+    struct Disk {
+        std::string image { "/var/lib/nooks/disk0.img" };
+        uint64_t size { 1ull << 30 };
+        std::string driver; // empty: the nkdisk driver installed next to this program
+    } disk;
+
+    // Parses a TOML file on top of the defaults. Unknown keys, wrong types and
+    // bad values are errors that name the key.
+    static Result<Config> load_file(std::string const& path);
+    static Result<Config> parse(std::string_view toml, std::string const& source);
+
+    // The driver to load: disk.driver, or the default next to the executable.
+    std::string driver_path() const;
+};
+
+// Directory holding the drivers built or installed with this program
+// (<prefix>/lib/nooks/drivers, found from /proc/self/exe).
+std::string default_driver_directory();
+
+} // namespace nk
