@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# The two commands of the README. Both install what is missing (Debian 12),
+# build, and run.
+#
+#   make demo   builds and runs the main job (`nooks demo`)
+#   make test   builds and runs every test: all tests of the release build
+#               (integration tests need root), then the unit tests again
+#               under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+JOBS ?= $(shell nproc)
+
+.PHONY: demo test deps build build-asan unit bench clean
+
+deps:
+	@$(SUDO) scripts/install-deps.sh
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+build-asan: deps
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+
+demo: build
+	$(SUDO) build/release/bin/nooks demo
+
+test: build build-asan
+	$(SUDO) ctest --preset release -j 1
+	ctest --preset asan -j $(JOBS)
+
+unit: build
+	ctest --preset release -L unit -j $(JOBS)
+
+bench: build
+	$(SUDO) build/release/bin/nooks-bench-block --output docs/BENCHMARKS.md
+
+clean:
+	rm -rf build

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Helpers shared by the tests: temporary directories that always go away,
+// the checks integration tests use to skip with a clear message, and an
+// in-process kernel with the disk controller and the real nkdisk driver.
+
+#include "system/System.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+namespace nk::test {
+
+// A fresh directory under /tmp, removed (recursively) when destroyed.
+class TempDir {
+public:
+    explicit TempDir(std::string const& prefix = "nooks-test");
+    ~TempDir();
+    TempDir(TempDir const&) = delete;
+    TempDir& operator=(TempDir const&) = delete;
+    std::string const& path() const { return m_path; }
+    std::string file(std::string const& name) const { return m_path + "/" + name; }
+
+private:
+    std::string m_path;
+};
+
+// Why a root-only test cannot run here, or empty if it can.
+std::string missing_privileges();
+
+// Skips the current test with the reason, when root or /dev/fuse is missing.
+#define NK_REQUIRE_ROOT()                                                                \
+    do {                                                                                 \
+        if (auto reason = ::nk::test::missing_privileges(); !reason.empty())             \
+            GTEST_SKIP() << reason;                                                      \
+    } while (0)
+
+// Path of the nkdisk driver built with the tests.
+std::string nkdisk_driver_path();
+
+// Boots an in-process system (kernel + NKDISK controller + nkdisk driver, no
+// FUSE) on an image in `dir`. Fails the test on error.
+std::unique_ptr<System> boot_native(TempDir const& dir, uint64_t disk_size = 16ull << 20);
+
+// Asserts a Result is a value and yields it; on error, fails with the message.
+#define NK_ASSERT_OK(expr)                                                               \
+    ({                                                                                   \
+        auto&& _nk_result = (expr);                                                      \
+        if (!_nk_result.has_value())                                                     \
+            FAIL() << #expr << ": " << _nk_result.error().message();                     \
+        std::move(_nk_result);                                                           \
+    })
+
+} // namespace nk::test
