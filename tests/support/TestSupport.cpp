@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "support/TestSupport.h"
 
+#include "base/Log.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
@@ -49,3 +51,16 @@ std::unique_ptr<System> boot_native(TempDir const& dir, uint64_t disk_size)
 }
 
 } // namespace nk::test
+
+namespace {
+
+// Tests log only warnings and errors unless NOOKS_TEST_LOG names a level.
+struct QuietLogs {
+    QuietLogs()
+    {
+        char const* level = std::getenv("NOOKS_TEST_LOG");
+        nk::log::configure(level != nullptr ? level : "warn");
+    }
+} const quiet_logs;
+
+} // namespace
