@@ -29,17 +29,15 @@ Kernel::Kernel(Options options)
 
 Kernel::~Kernel() { unload_all(); }
 
-Result<Module*> Kernel::load_module(std::string const& path, Isolation isolation)
+Result<Module*> Kernel::load_module(std::string const& path)
+{
+    auto module = TRY(NativeModule::load(*this, path));
+    return adopt_module(std::move(module));
+}
+
+Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
 {
     std::scoped_lock load_lock(m_load_mutex);
-    std::unique_ptr<Module> module;
-    switch (isolation) {
-    case Isolation::Native:
-        module = TRY(NativeModule::load(*this, path));
-        break;
-    case Isolation::Isolated:
-        return make_error(ErrorCode::Unimplemented, "isolated modules are not built yet");
-    }
     if (find_module(module->name()) != nullptr)
         return make_error(ErrorCode::AlreadyExists, "a module named {} is already loaded", module->name());
     auto* raw = module.get();
@@ -48,13 +46,14 @@ Result<Module*> Kernel::load_module(std::string const& path, Isolation isolation
         m_modules.push_back(std::move(module));
     }
     if (auto started = raw->start(); !started) {
+        raw->stop();
         release_module_objects(*raw);
         std::scoped_lock lock(m_modules_mutex);
         std::erase_if(m_modules, [&](auto const& m) { return m.get() == raw; });
         return std::unexpected(std::move(started.error()));
     }
     logger()->info("module {} loaded from {} ({})", raw->name(), raw->path(),
-        isolation == Isolation::Native ? "native" : "isolated");
+        raw->isolation() == Isolation::Native ? "native" : "isolated");
     return raw;
 }
 

@@ -47,7 +47,9 @@ public:
     // Loads the driver at `path` and runs its init (which probes devices).
     // NotFound: no such file; InvalidArgument: not a nooks driver or built for
     // another API version; the driver's init error otherwise.
-    Result<Module*> load_module(std::string const& path, Isolation isolation);
+    Result<Module*> load_module(std::string const& path);
+    // Takes a module loaded elsewhere (an isolated one) and starts it like load_module.
+    Result<Module*> adopt_module(std::unique_ptr<Module> module);
     // Stops the module (remove + exit) and forgets it.
     Result<void> unload_module(Module& module);
     // Stops every module, newest first.

@@ -79,7 +79,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
     }
 
     Config config;
-    TRY(check_keys(table, { "mode", "mount", "log_level", "fuse_threads", "disk" }, "", source));
+    TRY(check_keys(table, { "mode", "mount", "log_level", "fuse_threads", "disk", "isolation" }, "", source));
     if (auto const* node = table.get("mode"))
         config.mode = TRY(parse_mode(TRY(get_string(*node, "mode"))));
     if (auto const* node = table.get("mount"))
@@ -119,6 +119,35 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
                 return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk.size' must be a size (\"1GiB\") or bytes", source);
             }
         }
+    }
+    if (auto const* node = table.get("isolation")) {
+        auto const* isolation = node->as_table();
+        if (isolation == nullptr)
+            return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation' must be a table ([isolation])", source);
+        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "user" }, "isolation.", source));
+        if (auto const* channels = isolation->get("channels")) {
+            auto value = channels->value<int64_t>();
+            if (!value || !channels->is_integer() || *value < 1 || *value > 16)
+                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.channels' must be an integer in 1..16", source);
+            config.isolation.channels = static_cast<unsigned>(*value);
+        }
+        if (auto const* heap = isolation->get("heap_size")) {
+            auto text = heap->value<std::string>();
+            auto parsed = text ? parse_size(*text) : make_error(ErrorCode::InvalidArgument, "must be a size such as \"64MiB\"");
+            if (!parsed)
+                return std::unexpected(std::move(parsed.error()).with_context(fmt::format("{}: isolation.heap_size", source)));
+            if (*parsed < (1 << 20) || *parsed > (8ull << 30) || *parsed % 4096 != 0)
+                return make_error(ErrorCode::InvalidArgument, "{}: isolation.heap_size must be 1MiB..8GiB, a multiple of 4KiB", source);
+            config.isolation.heap_size = *parsed;
+        }
+        if (auto const* livelock = isolation->get("livelock_ms")) {
+            auto value = livelock->value<int64_t>();
+            if (!value || !livelock->is_integer() || *value < 10 || *value > 600'000)
+                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.livelock_ms' must be an integer in 10..600000", source);
+            config.isolation.livelock_ms = static_cast<uint64_t>(*value);
+        }
+        if (auto const* user = isolation->get("user"))
+            config.isolation.user = TRY(get_string(*user, "isolation.user"));
     }
     return config;
 }

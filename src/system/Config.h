@@ -12,6 +12,11 @@
 //   image = "/var/lib/nooks/disk0.img"   # created at `size` if missing
 //   size = "1GiB"
 //   driver = "<libdir>/nooks/drivers/nkdisk.so"
+//   [isolation]                 # nooks and shadow modes
+//   channels = 8                # XPC channels (concurrent calls) per domain
+//   heap_size = "64MiB"         # the driver's memory in its domain
+//   livelock_ms = 3000          # a call into the driver that takes longer is a failure
+//   user = "nobody"             # the unprivileged user domains run as
 
 #include "base/Error.h"
 
@@ -36,6 +41,12 @@ struct Config {
         uint64_t size { 1ull << 30 };
         std::string driver; // empty: the nkdisk driver installed next to this program
     } disk;
+    struct Isolation {
+        unsigned channels { 8 };
+        uint64_t heap_size { 64ull << 20 };
+        uint64_t livelock_ms { 3000 };
+        std::string user { "nobody" };
+    } isolation;
 
     // Parses a TOML file on top of the defaults. Unknown keys, wrong types and
     // bad values are errors that name the key.

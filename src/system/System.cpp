@@ -3,10 +3,15 @@
 
 #include "base/Log.h"
 #include "base/Units.h"
+#include "nooks/domain/Pku.h"
+#include "nooks/domain/ProcessDomain.h"
+#include "nooks/module/IsolatedModule.h"
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <optional>
+#include <pwd.h>
 #include <unistd.h>
 
 namespace nk {
@@ -82,12 +87,37 @@ Result<void> check_driver_file(std::string const& path)
     return {};
 }
 
+Result<IsolationOptions> isolation_options(Config const& config)
+{
+    IsolationOptions options;
+    options.geometry.channels = config.isolation.channels;
+    options.geometry.heap_size = config.isolation.heap_size;
+    options.livelock_ns = config.isolation.livelock_ms * 1'000'000ull;
+    auto launcher = default_domain_launcher();
+    if (::access(launcher.c_str(), X_OK) != 0)
+        return make_error(ErrorCode::NotFound, "the domain launcher {} is missing (build nooks-domain)", launcher);
+    options.launcher = launcher;
+    // The user a domain drops to when the kernel runs as root.
+    if (auto const* entry = ::getpwnam(config.isolation.user.c_str())) {
+        options.uid = entry->pw_uid;
+        options.gid = entry->pw_gid;
+    } else {
+        return make_error(ErrorCode::InvalidArgument, "isolation.user '{}' does not exist on this machine", config.isolation.user);
+    }
+    if (options.uid == 0)
+        return make_error(ErrorCode::InvalidArgument, "isolation.user '{}' is root; domains must run unprivileged", config.isolation.user);
+    return options;
+}
+
 Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions options)
 {
     // Everything a user can get wrong, before anything is created.
-    if (config.mode != Mode::Native)
-        return make_error(ErrorCode::Unimplemented, "mode '{}' is not built yet; only 'native' works in this version",
+    if (config.mode == Mode::Shadow)
+        return make_error(ErrorCode::Unimplemented, "mode '{}' is not built yet; 'native' and 'nooks' work in this version",
             mode_name(config.mode));
+    std::optional<IsolationOptions> isolation;
+    if (config.mode != Mode::Native)
+        isolation = TRY(isolation_options(config));
     if (options.mount_fuse) {
         TRY(check_privileges());
         TRY(check_fuse_device());
@@ -115,7 +145,13 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
     system->m_disk_controller = controller.get();
     TRY(system->m_kernel->bus().plug(std::move(controller)));
 
-    system->m_disk_driver = TRY(system->m_kernel->load_module(driver_path, Isolation::Native));
+    if (isolation) {
+        logger()->info("protection domains: process backend; {}", probe_pku().describe());
+        auto module = TRY(IsolatedModule::load(*system->m_kernel, driver_path, *isolation));
+        system->m_disk_driver = TRY(system->m_kernel->adopt_module(std::move(module)));
+    } else {
+        system->m_disk_driver = TRY(system->m_kernel->load_module(driver_path));
+    }
     if (!system->m_kernel->block().find("disk0")) {
         return make_error(ErrorCode::FailedPrecondition, "driver {} loaded but registered no disk0 (see the log above)",
             driver_path);

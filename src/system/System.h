@@ -64,4 +64,8 @@ Result<void> check_fuse_device();
 Result<void> check_mount_point(std::string const& path);
 Result<void> check_driver_file(std::string const& path);
 
+struct IsolationOptions;
+// The isolation settings of `config` (nooks and shadow modes), checked.
+Result<IsolationOptions> isolation_options(Config const& config);
+
 } // namespace nk

@@ -28,11 +28,12 @@ public:
     virtual Result<int> ioctl(Disk& disk, uint32_t cmd, uint64_t arg) = 0;
 
     // Hands `batch` to the driver in order (queue_rq, last=true on the final
-    // one). Stops after the first request the driver answers with
-    // NK_BLK_STS_RESOURCE, then calls commit_rqs if it took any. Returns how
-    // many requests queue_rq was called for; statuses[i] holds its answer.
-    // The port must not touch a request after queue_rq accepted it: it may
-    // already be complete.
+    // one) and returns how many requests queue_rq was called for; statuses[i]
+    // holds its answer. A port may stop after the first NK_BLK_STS_RESOURCE
+    // (calling commit_rqs if the driver took any before it) or hand over the
+    // whole batch at once; requests answered RESOURCE, and those not
+    // attempted, are retried after a completion. The port must not touch a
+    // request after queue_rq accepted it: it may already be complete.
     virtual Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) = 0;
 };
 

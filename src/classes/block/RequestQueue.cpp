@@ -118,40 +118,35 @@ void RequestQueue::dispatch()
         size_t taken = handed ? *handed : 0;
 
         std::vector<BlockRequest*> rejected;
+        std::vector<BlockRequest*> returned; // not taken now: back to the head of the queue, in order
         lock.lock();
         m_stats.dispatch_batches++;
-        for (size_t i = 0; i < taken; ++i) {
-            if (statuses[i] == NK_BLK_STS_OK) {
-                m_stats.dispatched++;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            auto* request = batch[i];
+            if (!handed)
+                continue; // the driver could not run: in flight until its recovery (or the disk's removal) decides
+            if (i >= taken) {
+                returned.push_back(request); // not attempted
                 continue;
             }
-            if (statuses[i] == NK_BLK_STS_RESOURCE) {
+            if (statuses[i] == NK_BLK_STS_OK) {
+                m_stats.dispatched++;
+            } else if (statuses[i] == NK_BLK_STS_RESOURCE) {
                 m_stats.resource_stalls++;
-                break; // this one and the rest go back below
+                m_stalled = true;
+                returned.push_back(request);
+            } else if (m_in_flight[request->tag] == request) {
+                rejected.push_back(request); // refused with an error: it completes now with that status
             }
-            // Refused with an error: it completes now with that status.
-            if (m_in_flight[batch[i]->tag] == batch[i])
-                rejected.push_back(batch[i]);
         }
-        size_t returned_from = taken;
-        if (taken > 0 && statuses[taken - 1] == NK_BLK_STS_RESOURCE)
-            returned_from = taken - 1;
-        if (!handed) {
+        if (!handed)
             log::get("block")->warn("dispatch to the driver failed: {}", handed.error());
-            // The driver could not run; the requests stay in flight until the
-            // driver's recovery (or the disk's removal) decides their fate.
-            returned_from = batch.size();
-        }
-        // Requests the driver did not take go back to the head of the queue, in order.
-        for (size_t i = batch.size(); i > returned_from; --i) {
-            auto* request = batch[i - 1];
-            if (m_in_flight[request->tag] == request) {
-                m_in_flight[request->tag] = nullptr;
-                m_pending.push_front(request);
+        for (auto it = returned.rbegin(); it != returned.rend(); ++it) {
+            if (m_in_flight[(*it)->tag] == *it) {
+                m_in_flight[(*it)->tag] = nullptr;
+                m_pending.push_front(*it);
             }
         }
-        if (returned_from < batch.size() && handed)
-            m_stalled = true;
         lock.unlock();
         for (auto* request : rejected)
             (void)end_request(request->tag, statuses[static_cast<size_t>(std::ranges::find(batch, request) - batch.begin())]);

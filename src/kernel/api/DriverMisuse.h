@@ -13,4 +13,8 @@ namespace nk {
 
 void report_driver_misuse(char const* function, char const* what);
 
+// A driver initialized a lock (kind 1: spinlock, 2: mutex). The kernel process
+// ignores it; a protection domain lists it for the object tracker.
+void note_lock_initialized(void const* lock, unsigned kind);
+
 } // namespace nk

@@ -24,6 +24,8 @@ void report_driver_misuse(char const* function, char const* what)
     log::get(module != nullptr ? module->name() : "kernel")->error("BUG: {}: {}", function, what);
 }
 
+void note_lock_initialized(void const*, unsigned) { }
+
 namespace native_api {
 
 Kernel* caller_kernel(char const* function)

@@ -40,6 +40,7 @@ void nk_spin_lock_init(nk_spinlock_t* lock)
 {
     lock->locked = 0;
     lock->owner = 0;
+    nk::note_lock_initialized(lock, 1);
 }
 
 void nk_spin_lock(nk_spinlock_t* lock)
@@ -97,6 +98,7 @@ void nk_mutex_init(nk_mutex_t* mutex)
 {
     mutex->state = 0;
     mutex->owner = 0;
+    nk::note_lock_initialized(mutex, 2);
 }
 
 // Drepper's three-state mutex: 0 unlocked, 1 locked, 2 locked with waiters.

@@ -64,6 +64,7 @@ protected:
     {
     }
     void set_state(ModuleState state) { m_state.store(state, std::memory_order_release); }
+    void set_name(std::string name) { m_name = std::move(name); }
 
 private:
     Kernel& m_kernel;

@@ -6,6 +6,7 @@
 // There is no protection: a driver fault is a kernel fault.
 
 #include "kernel/module/Module.h"
+#include "kernel/module/ModuleDescriptor.h"
 
 #include <nooks/kernel.h>
 
@@ -31,8 +32,5 @@ private:
     void* m_handle;
     nk_module const* m_descriptor;
 };
-
-// Checks a module descriptor read from a driver file; the error says what is wrong.
-Result<std::string> validate_module_descriptor(nk_module const* descriptor, std::string const& path);
 
 } // namespace nk

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+#include "nooks/module/IsolatedModule.h"
+
+#include "base/Clock.h"
+#include "base/Log.h"
+#include "kernel/Kernel.h"
+#include "nooks/domain/ProcessDomain.h"
+#include "nooks/runtime/Sandbox.h"
+#include "nooks/wrappers/KernelWrappers.h"
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+namespace nk {
+
+static auto logger() { return log::get("nooks"); }
+
+IsolatedModule::IsolatedModule(Kernel& kernel, std::string name, std::string path, IsolationOptions options)
+    : Module(kernel, std::move(name), std::move(path))
+    , m_options(std::move(options))
+{
+}
+
+Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std::string const& path, IsolationOptions options)
+{
+    if (options.launcher.empty())
+        options.launcher = default_domain_launcher();
+    auto stem = std::filesystem::path(path).stem().string();
+    auto module = std::unique_ptr<IsolatedModule>(new IsolatedModule(kernel, stem, path, options));
+    module->m_domain = TRY(ProcessDomain::create({ .name = stem,
+        .launcher = options.launcher,
+        .geometry = options.geometry,
+        .uid = options.uid,
+        .gid = options.gid,
+        .seccomp = options.seccomp }));
+    module->m_wrappers = std::make_unique<KernelWrappers>(*module);
+    auto* raw = module.get();
+    module->m_xpc = std::make_unique<XpcEndpoint>(module->m_domain->memory(), *module->m_wrappers,
+        XpcEndpoint::Options { .livelock_ns = options.livelock_ns },
+        [raw](Error const& error) { raw->fail(raw->record_from_error(error)); });
+    module->m_domain->set_end_callback([raw](DomainEnd const& end) {
+        if (!raw->m_stopping.load())
+            raw->fail(raw->record_from_end(end));
+        raw->m_xpc->fail(Error(ErrorCode::DriverFailed, "domain ended"));
+    });
+    if (auto symbols = ElfSymbols::load(path))
+        module->m_symbols = std::move(*symbols);
+
+    if (auto started = module->m_domain->start(path); !started) {
+        // The domain's own record says more than "it exited" (a forbidden call, a crash in a constructor).
+        for (int i = 0; i < 100 && !module->failure(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (auto failure = module->failure())
+            return make_error(ErrorCode::FailedPrecondition, "the domain for {} did not start: {}: {}", stem,
+                failure_cause_name(failure->cause), failure->message);
+        return std::unexpected(std::move(started.error()));
+    }
+    // The name the driver gave itself, checked like everything else from the domain.
+    char name[sizeof(abi::DomainHeader::module_name) + 1] {};
+    std::memcpy(name, module->memory().header().module_name, sizeof(abi::DomainHeader::module_name));
+    auto length = strnlen(name, sizeof(name) - 1);
+    if (length == 0 || std::any_of(name, name + length, [](char c) { return !std::isgraph(static_cast<unsigned char>(c)); }))
+        return make_error(ErrorCode::InvalidArgument, "{}: the driver's module name is not printable", path);
+    module->set_name(std::string(name, length));
+    module->m_xpc->start();
+    logger()->info("{}: protection domain started ({} backend, pid {}, {} channels, heap {} MiB)", module->name(),
+        module->m_domain->backend(), module->m_domain->pid(), options.geometry.channels, options.geometry.heap_size >> 20);
+    return module;
+}
+
+IsolatedModule::~IsolatedModule()
+{
+    m_stopping.store(true);
+    if (m_domain) {
+        m_domain->terminate();
+        m_domain->wait_end(); // its end callback uses the endpoint below
+    }
+    if (m_cleanup.joinable())
+        m_cleanup.join();
+    // The domain (and its shared memory) goes before the endpoint that points into it.
+    m_xpc.reset();
+    m_domain.reset();
+}
+
+Result<XpcReply> IsolatedModule::call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words)
+{
+    CrossingScope crossing(*this, kind);
+    return m_xpc->call(entry, std::span(words.begin(), words.size()));
+}
+
+Result<void> IsolatedModule::start()
+{
+    auto result = call(CrossingScope::Kind::Process, abi::DriverEntry::module_init, {});
+    if (!result)
+        return std::unexpected(std::move(result.error()).with_context(fmt::format("driver {} init", name())));
+    if (!is_errno_result(result->result)) {
+        fail(record_from_error(Error(ErrorCode::InvalidArgument, fmt::format("init returned {} (not 0 or an errno)", result->result))));
+        return make_error(ErrorCode::DriverFailed, "driver {} init returned garbage", name());
+    }
+    if (result->result != 0) {
+        set_state(ModuleState::Stopped);
+        return std::unexpected(Error::from_errno(static_cast<int>(-result->result), fmt::format("driver {} init", name())));
+    }
+    set_state(ModuleState::Live);
+    return {};
+}
+
+void IsolatedModule::stop()
+{
+    if (state() == ModuleState::Live)
+        (void)call(CrossingScope::Kind::Process, abi::DriverEntry::module_exit, {});
+    m_stopping.store(true);
+    if (state() != ModuleState::Failed) {
+        // What exit left behind is a leak; release it so the kernel stays clean.
+        auto leaked = m_tracker.count();
+        if (leaked > 0)
+            logger()->warn("{}: exit left {} kernel objects behind; releasing them", name(), leaked);
+        m_xpc->fail(Error(ErrorCode::DriverFailed, "unloaded"));
+        release_everything();
+    }
+    m_domain->terminate();
+    (void)wait_released(std::chrono::seconds(30));
+    set_state(ModuleState::Stopped);
+}
+
+FailureRecord IsolatedModule::record_from_end(DomainEnd const& end) const
+{
+    FailureRecord record;
+    record.module = name();
+    record.detected_ns = monotonic_ns();
+    record.when = std::chrono::system_clock::now();
+    auto const& fault = end.fault;
+    auto kind = static_cast<abi::FaultKind>(end.fault_recorded ? fault.kind.load() : 0);
+    std::string where;
+    if (end.fault_recorded && fault.ip != 0 && m_symbols) {
+        auto base = m_domain->memory().header().driver_base;
+        if (fault.ip >= base)
+            record.function = m_symbols->describe(fault.ip - base);
+    }
+    if (!record.function.empty())
+        where = fmt::format(" in {}", record.function);
+    switch (kind) {
+    case abi::FaultKind::Signal:
+        record.cause = FailureCause::Signal;
+        record.signal = fault.signal;
+        record.address = fault.address;
+        record.ip = fault.ip;
+        record.message = fmt::format("{} at address {:#x}{} (ip {:#x})", strsignal(fault.signal), fault.address, where, fault.ip);
+        break;
+    case abi::FaultKind::ForbiddenSyscall:
+        record.cause = FailureCause::ForbiddenSyscall;
+        record.ip = fault.ip;
+        record.syscall = runtime::syscall_name(fault.syscall);
+        record.message = fmt::format("forbidden system call {} ({}){}", record.syscall, fault.syscall, where);
+        break;
+    case abi::FaultKind::Panic:
+    case abi::FaultKind::RuntimeError: {
+        char message[sizeof(fault.message) + 1] {};
+        std::memcpy(message, fault.message, sizeof(fault.message));
+        record.cause = kind == abi::FaultKind::Panic ? FailureCause::Panic : FailureCause::Exit;
+        record.message = message;
+        break;
+    }
+    default:
+        record.cause = FailureCause::Exit;
+        record.message = end.by_signal ? fmt::format("domain killed by {}", strsignal(end.status))
+                                       : fmt::format("domain exited with status {}", end.status);
+        break;
+    }
+    return record;
+}
+
+FailureRecord IsolatedModule::record_from_error(Error const& error) const
+{
+    FailureRecord record;
+    record.module = name();
+    record.detected_ns = monotonic_ns();
+    record.when = std::chrono::system_clock::now();
+    record.message = error.message();
+    switch (error.code()) {
+    case ErrorCode::InvalidArgument: record.cause = FailureCause::Rejection; break;
+    case ErrorCode::DeadlineExceeded: record.cause = FailureCause::Livelock; break;
+    case ErrorCode::Aborted: record.cause = FailureCause::Panic; break;
+    case ErrorCode::FailedPrecondition: record.cause = FailureCause::Misuse; break;
+    case ErrorCode::ResourceExhausted: record.cause = FailureCause::Resources; break;
+    default: record.cause = FailureCause::Protocol; break;
+    }
+    return record;
+}
+
+void IsolatedModule::fail(FailureRecord record)
+{
+    if (record.detected_ns == 0) {
+        record.detected_ns = monotonic_ns();
+        record.when = std::chrono::system_clock::now();
+    }
+    {
+        std::scoped_lock lock(m_failure_mutex);
+        if (m_failure || m_stopping.load())
+            return;
+        m_failure = record;
+    }
+    set_state(ModuleState::Failed);
+    logger()->error("driver {} failed: {}: {}", name(), failure_cause_name(record.cause), record.message);
+    // Stop everything that talks to the domain, then end it.
+    m_xpc->fail(Error(ErrorCode::DriverFailed, record.message));
+    m_domain->terminate();
+    // Releasing may wait for a running interrupt handler, which may be this very thread.
+    m_cleanup = std::thread([this] { release_everything(); });
+}
+
+void IsolatedModule::release_everything()
+{
+    // Mask the driver's interrupt lines first, so nothing new is delivered while we release.
+    for (auto const& object : m_tracker.list()) {
+        if (object.type == ObjectType::Irq)
+            (void)kernel().irqs().disable(static_cast<uint32_t>(object.key), false);
+    }
+    m_tracker.release_all();
+    kernel().release_module_objects(*this);
+    {
+        std::scoped_lock lock(m_failure_mutex);
+        m_released = true;
+    }
+    m_released_changed.notify_all();
+}
+
+std::optional<FailureRecord> IsolatedModule::failure() const
+{
+    std::scoped_lock lock(m_failure_mutex);
+    return m_failure;
+}
+
+bool IsolatedModule::wait_released(std::chrono::milliseconds timeout) const
+{
+    std::unique_lock lock(m_failure_mutex);
+    return m_released_changed.wait_for(lock, timeout, [&] { return m_released; });
+}
+
+} // namespace nk

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// A driver loaded into a protection domain (nooks and shadow modes).
+//
+// The module owns the domain, the XPC endpoint into it, the wrappers that check
+// every call out of it, and the object tracker of everything it holds. The
+// driver file is the same one native mode loads.
+//
+// Failure: every detection path (a crash or forbidden call reported by the
+// domain, a wrapper rejection, a livelock, a panic) ends in fail(), which keeps
+// the first cause, stops all traffic into the domain at once (waiting kernel
+// threads get DriverFailed), ends the domain, and releases what the driver
+// held on a cleanup thread (never on the thread that detected the failure,
+// which may be the driver's own interrupt thread).
+
+#include "kernel/exec/Context.h"
+#include "kernel/module/Module.h"
+#include "nooks/domain/ElfSymbols.h"
+#include "nooks/domain/ProtectionDomain.h"
+#include "nooks/recovery/Failure.h"
+#include "nooks/tracker/ObjectTracker.h"
+#include "nooks/xpc/XpcEndpoint.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace nk {
+
+class KernelWrappers;
+
+struct IsolationOptions {
+    DomainGeometry geometry;
+    uint64_t livelock_ns { 3'000'000'000ull };
+    uint32_t uid { 65534 };
+    uint32_t gid { 65534 };
+    bool seccomp { true };
+    std::string launcher; // empty: nooks-domain next to this program
+};
+
+class IsolatedModule final : public Module {
+public:
+    static Result<std::unique_ptr<IsolatedModule>> load(Kernel& kernel, std::string const& path, IsolationOptions options);
+    ~IsolatedModule() override;
+
+    Result<void> start() override;
+    void stop() override;
+    Isolation isolation() const override { return Isolation::Isolated; }
+
+    ObjectTracker& tracker() { return m_tracker; }
+    XpcEndpoint& xpc() { return *m_xpc; }
+    DomainMemory& memory() const { return m_domain->memory(); }
+    ProtectionDomain& domain() { return *m_domain; }
+
+    // Calls into the driver inside a crossing (attribution, softirqs on exit).
+    Result<XpcReply> call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words);
+
+    // The driver failed. The first record wins; later ones are ignored.
+    void fail(FailureRecord record);
+    std::optional<FailureRecord> failure() const;
+    // Waits until what the failed driver held is released. False on timeout.
+    bool wait_released(std::chrono::milliseconds timeout) const;
+
+    // A result from the driver that must be 0 or a negative errno.
+    static bool is_errno_result(int64_t value) { return value == 0 || (value < 0 && value >= -4095); }
+
+private:
+    IsolatedModule(Kernel& kernel, std::string name, std::string path, IsolationOptions options);
+    FailureRecord record_from_end(DomainEnd const& end) const;
+    FailureRecord record_from_error(Error const& error) const;
+    void release_everything();
+
+    IsolationOptions m_options;
+    std::unique_ptr<ProtectionDomain> m_domain;
+    std::unique_ptr<KernelWrappers> m_wrappers;
+    std::unique_ptr<XpcEndpoint> m_xpc;
+    ObjectTracker m_tracker;
+    std::optional<ElfSymbols> m_symbols;
+    std::atomic<bool> m_stopping { false };
+
+    mutable std::mutex m_failure_mutex;
+    mutable std::condition_variable m_released_changed;
+    std::optional<FailureRecord> m_failure;
+    bool m_released { false };
+    std::thread m_cleanup;
+};
+
+} // namespace nk

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "nooks/abi/Interface.h"
+
+#include <cstdint>
+
+namespace nk::runtime {
+
+// Runs a kernel -> driver entry: resolves the function handle in words[0] (for
+// entries that name one) and calls the driver function with the signature the
+// entry defines. Returns the driver's result; `word` receives a second result.
+int64_t run_entry(abi::DriverEntry entry, uint64_t const* words, uint64_t& word);
+
+} // namespace nk::runtime

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The kernel's side of the XPC channels of one protection domain.
+//
+// Synchronous calls. call() takes a free channel (preferring one whose domain
+// worker is pinned to the caller's CPU, so the hand-off is a same-CPU switch),
+// writes the message, wakes the worker only if it sleeps, and waits. While it
+// waits, the domain may call the kernel (nk_* functions): the waiting thread
+// serves those calls itself, so kernel -> driver -> kernel -> driver nests on
+// one channel and one pair of threads, to any depth the payload allows.
+//
+// Concurrency. Up to `channels` kernel threads call into one domain at once,
+// each on its own channel and domain worker; more wait for a free channel. A
+// nested call from a thread that already holds a channel reuses it.
+//
+// Deferred calls. Driver -> kernel: calls with Delivery::Deferred are queued
+// in the domain and arrive with the next message; they are executed, in
+// order, before that message. Kernel -> driver: defer() queues a driver call
+// that the domain runs at the start of the next crossing on any channel, or
+// when the flusher forces one after `defer_bound_ns`.
+//
+// Failure. A livelock (no message from the domain for `livelock_ns` while a
+// call is outstanding: DeadlineExceeded), a wrapper rejection (the wrapper's
+// error) or a protocol violation (Internal) is reported to `on_failure` and
+// the call returns that error. After fail(),
+// every waiter returns DriverFailed at once and new calls fail immediately.
+
+#include "base/Error.h"
+#include "base/ThreadAnnotations.h"
+#include "nooks/abi/Layout.h"
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+namespace nk {
+
+class DomainMemory;
+
+struct XpcReply {
+    int64_t result { 0 };
+    uint64_t word { 0 };
+};
+
+// A driver -> kernel call, copied out of shared memory (the domain cannot
+// change it any more) but not checked yet: everything in it is untrusted.
+struct IncomingCall {
+    abi::KernelCall id;
+    std::array<uint64_t, abi::max_words> words;
+    std::span<std::byte const> payload;
+    unsigned channel;
+};
+
+// Where a call's reply payload goes (the kernel half of the channel).
+struct ReplyPayload {
+    std::span<std::byte> buffer;
+    size_t size { 0 };
+};
+
+// The wrappers: check and execute driver -> kernel calls.
+class XpcHandler {
+public:
+    virtual ~XpcHandler() = default;
+    // A synchronous call. An error means the call was rejected (a bad
+    // parameter): the driver has failed.
+    virtual Result<XpcReply> handle_call(IncomingCall const& call, ReplyPayload& reply) = 0;
+    // A deferred call (no answer). An error means it was rejected.
+    virtual Result<void> handle_deferred(abi::KernelCall id, std::span<uint64_t const, 3> words) = 0;
+};
+
+class XpcEndpoint {
+public:
+    struct Options {
+        uint64_t livelock_ns { 3'000'000'000ull };
+        uint64_t defer_bound_ns { 200'000 };
+        unsigned spin_iterations { 2000 }; // only when the worker runs on another CPU
+    };
+
+    struct Stats {
+        uint64_t calls { 0 };             // kernel -> driver synchronous calls
+        uint64_t nested_calls { 0 };      // of which nested inside a driver -> kernel call
+        uint64_t kernel_calls { 0 };      // driver -> kernel synchronous calls
+        uint64_t deferred_in { 0 };       // driver -> kernel deferred calls executed
+        uint64_t deferred_out { 0 };      // kernel -> driver deferred calls queued
+        uint64_t forced_flushes { 0 };    // flushes the bounded delay forced
+        uint64_t wakeups { 0 };           // futex wakes sent to the domain
+        uint64_t waits { 0 };             // times the kernel slept for the domain
+        uint64_t call_ns { 0 };           // total time in synchronous calls
+        std::array<uint64_t, abi::driver_entry_count> per_entry {};
+        std::array<uint64_t, abi::kernel_call_count> per_kernel_call {};
+    };
+
+    XpcEndpoint(DomainMemory& memory, XpcHandler& handler, Options options, std::function<void(Error const&)> on_failure);
+    ~XpcEndpoint();
+    XpcEndpoint(XpcEndpoint const&) = delete;
+    XpcEndpoint& operator=(XpcEndpoint const&) = delete;
+
+    // Calls `entry` in the domain with `words`; `payload` is copied into the
+    // kernel half of the channel (read-only for the driver) and its address in
+    // the domain is passed as `payload_word_index` word if that is < max_words.
+    Result<XpcReply> call(abi::DriverEntry entry, std::span<uint64_t const> words, std::span<std::byte const> payload = {},
+        unsigned payload_word_index = abi::max_words);
+
+    // Queues `entry` for the next crossing. Returns its sequence number.
+    Result<uint64_t> defer(abi::DriverEntry entry, std::span<uint64_t const> words);
+    // The driver's answer to a deferred call that has run (the crossing after
+    // defer() returned). Collecting it frees the slot. Untrusted.
+    Result<int64_t> collect(uint64_t sequence);
+
+    // The domain is gone or has failed: wake every waiter; every call fails from now on.
+    void fail(Error const& cause);
+    bool failed() const { return m_failed.load(std::memory_order_acquire); }
+
+    // Begins serving: starts the flusher. The domain must be ready.
+    void start();
+
+    Stats stats() const;
+
+private:
+    struct Channel {
+        std::atomic<bool> busy { false };
+        uint32_t cpu { 0 };
+        uint32_t payload_top { 0 }; // bytes of the kernel payload area in use (owner thread only)
+    };
+
+    Result<unsigned> acquire_channel();
+    void release_channel(unsigned index);
+    Result<XpcReply> exchange(unsigned channel, uint32_t seen);
+    Result<void> run_deferred_from_domain(unsigned channel, uint32_t count);
+    Result<void> serve_call(unsigned channel, abi::Message const& message);
+    Error failure(ErrorCode code, std::string message);
+    void flusher();
+
+    DomainMemory& m_memory;
+    XpcHandler& m_handler;
+    Options m_options;
+    std::function<void(Error const&)> m_on_failure;
+    std::vector<Channel> m_channels;
+    std::atomic<uint32_t> m_free_generation { 0 };
+    std::atomic<bool> m_failed { false };
+
+    std::mutex m_defer_mutex;
+    uint64_t m_defer_tail NK_GUARDED_BY(m_defer_mutex) { 0 };
+    std::vector<bool> m_uncollected NK_GUARDED_BY(m_defer_mutex);
+    std::condition_variable m_defer_changed;
+    bool m_stopping NK_GUARDED_BY(m_defer_mutex) { false };
+    std::thread m_flusher;
+
+    // Counters, updated with relaxed atomics on the hot path.
+    struct Counters {
+        std::atomic<uint64_t> calls { 0 }, nested_calls { 0 }, kernel_calls { 0 }, deferred_in { 0 }, deferred_out { 0 },
+            forced_flushes { 0 }, wakeups { 0 }, waits { 0 }, call_ns { 0 };
+        std::array<std::atomic<uint64_t>, abi::driver_entry_count> per_entry {};
+        std::array<std::atomic<uint64_t>, abi::kernel_call_count> per_kernel_call {};
+    };
+    Counters m_counters;
+};
+
+} // namespace nk
