@@ -156,6 +156,7 @@ struct FaultRecord {
     uint64_t sp;
     uint32_t channel; // worker that faulted
     uint32_t reserved;
+    uint64_t frames[8]; // return addresses: the word at sp, then the frame-pointer chain
     char message[256];
 };
 

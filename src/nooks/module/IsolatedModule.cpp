@@ -133,13 +133,24 @@ FailureRecord IsolatedModule::record_from_end(DomainEnd const& end) const
     auto const& fault = end.fault;
     auto kind = static_cast<abi::FaultKind>(end.fault_recorded ? fault.kind.load() : 0);
     std::string where;
-    if (end.fault_recorded && fault.ip != 0 && m_symbols) {
+    if (end.fault_recorded && m_symbols) {
+        // The faulting instruction if it is the driver's, else the innermost driver
+        // function on the stack (a fault inside libc called by the driver).
         auto base = m_domain->memory().header().driver_base;
-        if (fault.ip >= base)
-            record.function = m_symbols->describe(fault.ip - base);
+        auto symbolize = [&](uint64_t address) { return address >= base ? m_symbols->describe(address - base) : std::string(); };
+        record.function = symbolize(fault.ip);
+        if (!record.function.empty()) {
+            where = fmt::format(" in {}", record.function);
+        } else {
+            for (auto frame : fault.frames) {
+                if (auto caller = symbolize(frame); !caller.empty()) {
+                    record.function = caller;
+                    where = fmt::format(" called from {}", caller);
+                    break;
+                }
+            }
+        }
     }
-    if (!record.function.empty())
-        where = fmt::format(" in {}", record.function);
     switch (kind) {
     case abi::FaultKind::Signal:
         record.cause = FailureCause::Signal;

@@ -26,6 +26,32 @@ char const* loading_path = nullptr;
 int loading_fd = -1;
 pid_t domain_pid = 0;
 
+// Return addresses at the fault, so a fault inside libc (a forbidden syscall()
+// wrapper) can still be attributed to the driver function that called it. Only
+// words inside this worker's own stack are read: the stack may be corrupt.
+void record_frames(abi::FaultRecord& fault, ucontext_t const* context)
+{
+    auto channel = Runtime::current_channel();
+    if (channel < 0)
+        return;
+    auto const& bootstrap = Runtime::the().bootstrap();
+    auto low = bootstrap.slot_base + abi::domain_area_offset + bootstrap.stacks_offset + uint64_t(channel) * bootstrap.stack_size;
+    auto high = low + bootstrap.stack_size;
+    auto readable = [&](uint64_t address, uint64_t size) { return address % 8 == 0 && address >= low && address + size <= high; };
+    auto sp = static_cast<uint64_t>(context->uc_mcontext.gregs[REG_RSP]);
+    auto frame = static_cast<uint64_t>(context->uc_mcontext.gregs[REG_RBP]);
+    unsigned count = 0;
+    if (readable(sp, 8))
+        fault.frames[count++] = *reinterpret_cast<uint64_t const*>(sp);
+    while (count < std::size(fault.frames) && readable(frame, 16)) {
+        fault.frames[count++] = reinterpret_cast<uint64_t const*>(frame)[1];
+        auto next = reinterpret_cast<uint64_t const*>(frame)[0];
+        if (next <= frame)
+            break;
+        frame = next;
+    }
+}
+
 void on_fault(int signal, siginfo_t* info, void* raw_context)
 {
     auto* context = static_cast<ucontext_t*>(raw_context);
@@ -49,6 +75,7 @@ void on_fault(int signal, siginfo_t* info, void* raw_context)
         fault.ip = static_cast<uint64_t>(context->uc_mcontext.gregs[REG_RIP]);
         fault.sp = static_cast<uint64_t>(context->uc_mcontext.gregs[REG_RSP]);
         fault.channel = static_cast<uint32_t>(Runtime::current_channel());
+        record_frames(fault, context);
         fault.kind.store(static_cast<uint32_t>(seccomp ? abi::FaultKind::ForbiddenSyscall : abi::FaultKind::Signal),
             std::memory_order_release);
     }

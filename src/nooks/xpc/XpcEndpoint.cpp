@@ -166,8 +166,6 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t co
     message.depth = static_cast<uint32_t>(active_channels.size());
     channel.payload_top = frame + frame_size;
 
-    // The domain's next message must be newer than this.
-    auto seen = domain.seq.load(std::memory_order_acquire);
     kernel.message = message;
     kernel.seq.fetch_add(1, std::memory_order_seq_cst);
     if (domain.waiting.load(std::memory_order_seq_cst) != 0) {
@@ -176,7 +174,7 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t co
     }
 
     active_channels.push_back({ this, index });
-    auto reply = exchange(index, seen);
+    auto reply = exchange(index);
     active_channels.pop_back();
     channel.payload_top = frame;
     if (!nested)
@@ -186,10 +184,11 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t co
 }
 
 // Waits for the domain's answer on `index`, serving its calls meanwhile.
-Result<XpcReply> XpcEndpoint::exchange(unsigned index, uint32_t seen)
+Result<XpcReply> XpcEndpoint::exchange(unsigned index)
 {
     auto& kernel = m_memory.kernel_channel(index);
     auto& domain = m_memory.domain_channel(index);
+    auto& seen = m_channels[index].domain_seen;
     unsigned const my_cpu = static_cast<unsigned>(std::max(0, ::sched_getcpu()));
     auto deadline = monotonic_ns() + m_options.livelock_ns;
 

@@ -127,11 +127,14 @@ private:
         std::atomic<bool> busy { false };
         uint32_t cpu { 0 };
         uint32_t payload_top { 0 }; // bytes of the kernel payload area in use (owner thread only)
+        // The domain's last message sequence this side has consumed. Per channel, not
+        // per call: a nested exchange consumes messages its outer call must not see again.
+        uint32_t domain_seen { 0 };
     };
 
     Result<unsigned> acquire_channel();
     void release_channel(unsigned index);
-    Result<XpcReply> exchange(unsigned channel, uint32_t seen);
+    Result<XpcReply> exchange(unsigned channel);
     Result<void> run_deferred_from_domain(unsigned channel, uint32_t count);
     Result<void> serve_call(unsigned channel, abi::Message const& message);
     Error failure(ErrorCode code, std::string message);
