@@ -24,6 +24,7 @@ namespace nk::cli {
 namespace {
 
 struct DemoFlags {
+    std::string mode { "nooks" };
     std::string size { "256MiB" };
     std::string workdir;
     bool keep { false };
@@ -67,6 +68,9 @@ int run(DemoFlags const& flags)
     auto size = parse_size(flags.size);
     if (!size)
         return fail("demo", size.error().message());
+    auto mode = parse_mode(flags.mode);
+    if (!mode)
+        return fail("demo", mode.error().message());
 
     std::string base = flags.workdir;
     if (base.empty()) {
@@ -85,7 +89,7 @@ int run(DemoFlags const& flags)
             std::filesystem::remove_all(base, error);
     });
 
-    std::printf("nooks demo: real applications on ext4, on a loop device, on the nkdisk driver (native mode)\n");
+    std::printf("nooks demo: real applications on ext4, on a loop device, on the nkdisk driver (%s mode)\n", mode_name(*mode));
     std::printf("  work directory %s\n\n", base.c_str());
     StepPrinter steps;
 
@@ -100,10 +104,10 @@ int run(DemoFlags const& flags)
     });
 
     auto booted = steps.step<std::unique_ptr<harness::KernelProcess>>(
-        "boot the kernel (native mode)",
+        fmt::format("boot the kernel ({} mode)", mode_name(*mode)),
         [&]() {
             return harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-                .args = { "--mode", "native", "--mount", disks, "--disk", base + "/disk0.img", "--disk-size", flags.size },
+                .args = { "--mode", mode_name(*mode), "--mount", disks, "--disk", base + "/disk0.img", "--disk-size", flags.size },
                 .log_path = base + "/kernel.log" });
         },
         [&](auto const&) { return fmt::format("{} disk at {}/disk0", format_size(*size), disks); });
@@ -198,6 +202,7 @@ void add_demo_command(CLI::App& app, int& result)
 {
     auto flags = std::make_shared<DemoFlags>();
     auto* command = app.add_subcommand("demo", "Run real applications (sqlite3, make+gcc) on ext4 over a nooks disk and verify them");
+    command->add_option("--mode", flags->mode, "native | nooks (default: nooks: the driver runs in a protection domain)");
     command->add_option("--size", flags->size, "Size of the demo disk (default: 256MiB)");
     command->add_option("--workdir", flags->workdir, "Directory to work in (default: a new one under /tmp, removed afterwards)");
     command->add_flag("--keep", flags->keep, "Keep the work directory and the kernel log");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Real applications on ext4 on a loop device on the nkdisk driver (native mode).
+// Real applications on ext4 on a loop device on the nkdisk driver, in every mode.
 
 #include "StackFixture.h"
 #include "harness/Workloads.h"
@@ -11,7 +11,7 @@ using Ext4Stack = test::StackFixture;
 
 // sqlite3 commits 200 fsync'd transactions; integrity_check and row counts
 // hold, also after the file system is remounted with cold caches.
-TEST_F(Ext4Stack, Sqlite_TransactionsIntegrityAndCounts)
+TEST_P(Ext4Stack, Sqlite_TransactionsIntegrityAndCounts)
 {
     auto report = harness::run_sqlite(ext4());
     ASSERT_TRUE(report) << report.error().message();
@@ -22,7 +22,7 @@ TEST_F(Ext4Stack, Sqlite_TransactionsIntegrityAndCounts)
 
 // make + gcc build a C program on the disk; it runs and prints the right values,
 // also after a cold remount.
-TEST_F(Ext4Stack, MakeGcc_BuildsAndRuns)
+TEST_P(Ext4Stack, MakeGcc_BuildsAndRuns)
 {
     auto report = harness::run_build(ext4());
     ASSERT_TRUE(report) << report.error().message();
@@ -32,7 +32,7 @@ TEST_F(Ext4Stack, MakeGcc_BuildsAndRuns)
 }
 
 // Data written, caches dropped, data read back identical.
-TEST_F(Ext4Stack, Data_SurvivesDropCaches)
+TEST_P(Ext4Stack, Data_SurvivesDropCaches)
 {
     auto path = ext4() + "/pattern.bin";
     auto written = harness::write_pattern_file(path, 48ull << 20, 42);
@@ -46,7 +46,7 @@ TEST_F(Ext4Stack, Data_SurvivesDropCaches)
 
 // After a clean teardown the image holds a consistent file system (e2fsck on
 // the image file itself, with no nooks code involved) with the data in it.
-TEST_F(Ext4Stack, Image_ConsistentAfterShutdown)
+TEST_P(Ext4Stack, Image_ConsistentAfterShutdown)
 {
     auto written = harness::write_pattern_file(ext4() + "/kept.bin", 8ull << 20, 7);
     ASSERT_TRUE(written);
@@ -61,6 +61,9 @@ TEST_F(Ext4Stack, Image_ConsistentAfterShutdown)
     ASSERT_TRUE(read);
     EXPECT_EQ(*read, *written);
 }
+
+// Every test runs against the same driver file, loaded natively and in a protection domain.
+INSTANTIATE_TEST_SUITE_P(Modes, Ext4Stack, ::testing::Values("native", "nooks"), [](auto const& info) { return std::string(info.param); });
 
 } // namespace
 } // namespace nk

@@ -17,7 +17,7 @@
 
 namespace nk::test {
 
-class StackFixture : public ::testing::Test {
+class StackFixture : public ::testing::TestWithParam<char const*> {
 protected:
     void SetUp() override
     {
@@ -53,7 +53,8 @@ protected:
         kernel.reset();
     }
 
-    virtual std::string mode() const { return "native"; }
+    // The mode under test: the parameter of the suite (native, nooks...).
+    std::string mode() const { return GetParam(); }
     std::string disk_file() const { return dir.file("disks/disk0"); }
     std::string ext4() const { return dir.file("ext4"); }
 
