@@ -107,7 +107,7 @@ int run(DemoFlags const& flags)
         fmt::format("boot the kernel ({} mode)", mode_name(*mode)),
         [&]() {
             return harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-                .args = { "--mode", mode_name(*mode), "--mount", disks, "--disk", base + "/disk0.img", "--disk-size", flags.size },
+                .args = { "--mode", mode_name(*mode), "--mount", disks, "--control", base + "/control.sock", "--disk", base + "/disk0.img", "--disk-size", flags.size },
                 .log_path = base + "/kernel.log" });
         },
         [&](auto const&) { return fmt::format("{} disk at {}/disk0", format_size(*size), disks); });

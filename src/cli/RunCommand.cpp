@@ -18,6 +18,8 @@ struct RunFlags {
     std::string config;
     std::string mode;
     std::string mount;
+    std::string control;
+    bool no_control { false };
     std::string disk;
     std::string disk_size;
     std::string driver;
@@ -34,6 +36,10 @@ Result<Config> build_config(RunFlags const& flags)
         config.mode = TRY(parse_mode(flags.mode));
     if (!flags.mount.empty())
         config.mount = flags.mount;
+    if (!flags.control.empty())
+        config.control = flags.control;
+    if (flags.no_control)
+        config.control.clear();
     if (!flags.disk.empty())
         config.disk.image = flags.disk;
     if (!flags.disk_size.empty()) {
@@ -97,6 +103,8 @@ void add_run_command(CLI::App& app, int& result)
     command->add_option("--config", flags->config, "TOML configuration file (every key has a default)");
     command->add_option("--mode", flags->mode, "native | nooks | shadow (default: native)");
     command->add_option("--mount", flags->mount, "Directory where the disk files appear (default: /run/nooks/disks)");
+    command->add_option("--control", flags->control, "Control socket for `nooks ctl` (default: /run/nooks/control.sock)");
+    command->add_flag("--no-control", flags->no_control, "Do not open a control socket");
     command->add_option("--disk", flags->disk, "Disk image file, created if missing (default: /var/lib/nooks/disk0.img)");
     command->add_option("--disk-size", flags->disk_size, "Size of a new disk image, e.g. 1GiB (default: 1GiB)");
     command->add_option("--driver", flags->driver, "Disk driver (.so) to load (default: nkdisk next to this program)");

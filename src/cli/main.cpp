@@ -23,6 +23,7 @@ int main(int argc, char** argv)
     int result = 0;
     nk::cli::add_run_command(app, result);
     nk::cli::add_demo_command(app, result);
+    nk::cli::add_ctl_command(app, result);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& error) {

@@ -79,11 +79,13 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
     }
 
     Config config;
-    TRY(check_keys(table, { "mode", "mount", "log_level", "fuse_threads", "disk", "isolation" }, "", source));
+    TRY(check_keys(table, { "mode", "mount", "control", "log_level", "fuse_threads", "disk", "isolation" }, "", source));
     if (auto const* node = table.get("mode"))
         config.mode = TRY(parse_mode(TRY(get_string(*node, "mode"))));
     if (auto const* node = table.get("mount"))
         config.mount = TRY(get_string(*node, "mount"));
+    if (auto const* node = table.get("control"))
+        config.control = TRY(get_string(*node, "control"));
     if (auto const* node = table.get("log_level")) {
         config.log_level = TRY(get_string(*node, "log_level"));
         static std::set<std::string> const levels { "debug", "info", "warn", "error" };

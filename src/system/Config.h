@@ -6,6 +6,7 @@
 //
 //   mode = "native"             # native | nooks | shadow
 //   mount = "/run/nooks/disks"  # where the disk files appear
+//   control = "/run/nooks/control.sock"  # `nooks ctl` talks to it; "" turns it off
 //   log_level = "info"          # debug | info | warn | error
 //   fuse_threads = 4
 //   [disk]
@@ -34,6 +35,7 @@ Result<Mode> parse_mode(std::string_view text);
 struct Config {
     Mode mode { Mode::Native };
     std::string mount { "/run/nooks/disks" };
+    std::string control { "/run/nooks/control.sock" };
     std::string log_level { "info" };
     unsigned fuse_threads { 4 };
     struct Disk {

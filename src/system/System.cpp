@@ -3,6 +3,7 @@
 
 #include "base/Log.h"
 #include "base/Units.h"
+#include "system/ControlHandlers.h"
 #include "nooks/domain/Pku.h"
 #include "nooks/domain/ProcessDomain.h"
 #include "nooks/module/IsolatedModule.h"
@@ -167,6 +168,14 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
         system->m_fuse = TRY(FuseDiskFs::mount(system->m_kernel->block(),
             { .mountpoint = std::filesystem::absolute(config.mount).string(), .threads = config.fuse_threads }));
     }
+    if (!config.control.empty()) {
+        auto directory = std::filesystem::path(config.control).parent_path();
+        if (!directory.empty())
+            std::filesystem::create_directories(directory, error);
+        system->m_control = TRY(ControlServer::listen(config.control));
+        add_control_handlers(*system->m_control, *system);
+        system->m_control->start();
+    }
     return system;
 }
 
@@ -174,6 +183,10 @@ System::~System() { shutdown(); }
 
 void System::shutdown()
 {
+    if (m_control) {
+        m_control->stop();
+        m_control.reset();
+    }
     if (m_fuse) {
         m_fuse->unmount();
         m_fuse.reset();

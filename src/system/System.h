@@ -11,6 +11,7 @@
 // stop the kernel.
 
 #include "base/Error.h"
+#include "control/ControlServer.h"
 #include "devices/disk/DiskController.h"
 #include "frontends/fuse/FuseDiskFs.h"
 #include "kernel/Kernel.h"
@@ -39,6 +40,7 @@ public:
     DiskController& disk_controller() { return *m_disk_controller; }
     Module* disk_driver() const { return m_disk_driver; }
     FuseDiskFs* fuse() const { return m_fuse.get(); }
+    ControlServer* control() const { return m_control.get(); }
     // The disk file applications use ("/run/nooks/disks/disk0").
     std::string disk_file() const;
     bool created_image() const { return m_created_image; }
@@ -54,6 +56,7 @@ private:
     DiskController* m_disk_controller { nullptr };
     Module* m_disk_driver { nullptr };
     std::unique_ptr<FuseDiskFs> m_fuse;
+    std::unique_ptr<ControlServer> m_control;
     bool m_created_mount { false };
     bool m_created_image { false };
 };

@@ -38,7 +38,8 @@ class RunCommandTest : public ::testing::Test {
 protected:
     std::vector<std::string> base_args()
     {
-        return { "run", "--mount", dir.file("disks"), "--disk", dir.file("disk0.img"), "--disk-size", "16MiB" };
+        return { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--disk", dir.file("disk0.img"),
+            "--disk-size", "16MiB" };
     }
     std::string write_config(std::string const& text)
     {

@@ -29,7 +29,7 @@ protected:
         std::filesystem::create_directories(dir.file("disks"));
         std::filesystem::create_directories(dir.file("ext4"));
         auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-            .args = { "--mode", mode(), "--mount", dir.file("disks"), "--disk", dir.file("disk0.img"), "--disk-size", "256MiB" },
+            .args = { "--mode", mode(), "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--disk", dir.file("disk0.img"), "--disk-size", "256MiB" },
             .log_path = dir.file("kernel.log") });
         ASSERT_TRUE(started) << started.error().message();
         kernel = std::move(*started);

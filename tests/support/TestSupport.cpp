@@ -42,6 +42,7 @@ std::unique_ptr<System> boot_native(TempDir const& dir, uint64_t disk_size)
     config.disk.image = dir.file("disk0.img");
     config.disk.size = disk_size;
     config.disk.driver = nkdisk_driver_path();
+    config.control.clear();
     auto system = System::boot(config, { .mount_fuse = false });
     if (!system) {
         ADD_FAILURE() << "boot: " << system.error().message();
