@@ -14,6 +14,9 @@ struct CtlFlags {
     std::string control { "/run/nooks/control.sock" };
     bool json { false };
     std::string driver;
+    std::string fault;
+    std::string entry { "any" };
+    int64_t after { 1 };
 };
 
 void print_table(std::vector<std::vector<std::string>> const& rows)
@@ -79,6 +82,35 @@ void print_objects(nlohmann::json const& reply)
     print_table(rows);
 }
 
+void print_failures(nlohmann::json const& reply)
+{
+    if (reply.contains("note"))
+        std::printf("%s\n", text(reply["note"]).c_str());
+    if (reply["failures"].empty()) {
+        std::printf("no driver has failed\n");
+        return;
+    }
+    for (auto const& failure : reply["failures"]) {
+        std::printf("%s: %s: %s%s\n", text(failure["driver"]).c_str(), text(failure["cause"]).c_str(), text(failure["message"]).c_str(),
+            failure["injected"].get<std::string>().empty() ? "" : fmt::format(" [injected: {}]", text(failure["injected"])).c_str());
+        for (auto const& stage : failure["stages"]) {
+            std::printf("  %+10.3f ms  %-18s %9.3f ms  %s%s\n", stage["start_us"].get<double>() / 1000.0, text(stage["stage"]).c_str(),
+                stage["duration_us"].get<double>() / 1000.0, stage["ok"].get<bool>() ? "" : "FAILED ", text(stage["note"]).c_str());
+        }
+        std::printf("  => %s (%s), %.3f ms after detection%s\n\n", text(failure["outcome"]).c_str(), text(failure["decided_by"]).c_str(),
+            failure["recovery_us"].get<double>() / 1000.0,
+            failure["backoff_us"].get<double>() > 0 ? fmt::format(" (of which {:.3f} ms backoff)", failure["backoff_us"].get<double>() / 1000.0).c_str() : "");
+    }
+}
+
+void print_done(nlohmann::json const& reply)
+{
+    if (reply.contains("armed"))
+        std::printf("%s: armed %s\n", text(reply["driver"]).c_str(), text(reply["armed"]).c_str());
+    else
+        std::printf("%s: restarting\n", text(reply["driver"]).c_str());
+}
+
 int run(CtlFlags const& flags, nlohmann::json request, void (*print)(nlohmann::json const&))
 {
     auto reply = control_request(flags.control, request);
@@ -105,6 +137,26 @@ void add_ctl_command(CLI::App& app, int& result)
 
     auto* list = ctl->add_subcommand("list", "Drivers (mode, state, failures, restarts, XPC counts), disks and devices");
     list->callback([flags, &result] { result = run(*flags, { { "command", "list" } }, print_list); });
+
+    auto* failures = ctl->add_subcommand("failures", "Recent driver failures, with the recovery timeline of each");
+    failures->callback([flags, &result] { result = run(*flags, { { "command", "failures" } }, print_failures); });
+
+    auto* restart = ctl->add_subcommand("restart", "Restart a driver now (also one the policy disabled)");
+    restart->add_option("driver", flags->driver, "Driver name")->required();
+    restart->callback([flags, &result] { result = run(*flags, { { "command", "restart" }, { "driver", flags->driver } }, print_done); });
+
+    auto* inject = ctl->add_subcommand("inject", "Arm a fault in a running driver; it fires on the Nth call of an entry point");
+    inject->add_option("driver", flags->driver, "Driver name")->required();
+    inject->add_option("fault", flags->fault,
+        "null-deref, wild-write-kernel, wild-write-own, stack-corrupt, hang, forbidden-syscall, bad-param, bad-param-freed, "
+        "bad-param-handle, double-free, leak, panic, skip-init")->required();
+    inject->add_option("--after", flags->after, "Fire on the Nth matching call (default 1: the next)")->check(CLI::Range(1, 1'000'000'000));
+    inject->add_option("--entry", flags->entry, "Entry point: blk_queue_rq, irq_handler, blk_ioctl, bus_probe, module_init... (default: any)");
+    inject->callback([flags, &result] {
+        result = run(*flags,
+            { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry }, { "after", flags->after } },
+            print_done);
+    });
 
     auto* objects = ctl->add_subcommand("objects", "The kernel objects a driver holds");
     objects->add_option("driver", flags->driver, "Driver name (see `nooks ctl list`)")->required();

@@ -27,7 +27,12 @@ Kernel::Kernel(Options options)
 {
 }
 
-Kernel::~Kernel() { unload_all(); }
+Kernel::~Kernel()
+{
+    unload_all();
+    std::scoped_lock lock(m_modules_mutex);
+    m_retired.clear();
+}
 
 Result<Module*> Kernel::load_module(std::string const& path)
 {
@@ -85,6 +90,16 @@ void Kernel::unload_all()
         }
         (void)unload_module(*newest);
     }
+}
+
+void Kernel::retire_module(Module& module)
+{
+    std::scoped_lock lock(m_modules_mutex);
+    auto it = std::ranges::find_if(m_modules, [&](auto const& m) { return m.get() == &module; });
+    if (it == m_modules.end())
+        return;
+    m_retired.push_back(std::move(*it));
+    m_modules.erase(it);
 }
 
 std::vector<Module*> Kernel::modules() const

@@ -55,6 +55,11 @@ public:
     // Stops every module, newest first.
     void unload_all();
 
+    // Takes a failed module out of the list of loaded ones (recovery). It is
+    // kept, stopped, until the kernel ends: disks and requests that outlived
+    // the driver may still point at it.
+    void retire_module(Module& module);
+
     std::vector<Module*> modules() const;
     Module* find_module(std::string const& name) const;
 
@@ -73,6 +78,7 @@ private:
 
     mutable std::mutex m_modules_mutex;
     std::vector<std::unique_ptr<Module>> m_modules NK_GUARDED_BY(m_modules_mutex);
+    std::vector<std::unique_ptr<Module>> m_retired NK_GUARDED_BY(m_modules_mutex);
     // Serializes load/unload (module init/exit may take long; the list lock is not held then).
     std::mutex m_load_mutex;
 };

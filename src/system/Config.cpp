@@ -94,7 +94,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
     }
     if (auto const* node = table.get("fuse_threads")) {
         auto value = node->value<int64_t>();
-        if (!value || *value < 1 || *value > 64)
+        if (!node->is_integer() || !value || *value < 1 || *value > 64)
             return make_error(ErrorCode::InvalidArgument, "{}: config key 'fuse_threads' must be an integer in 1..64", source);
         config.fuse_threads = static_cast<unsigned>(*value);
     }
@@ -126,7 +126,23 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
         auto const* isolation = node->as_table();
         if (isolation == nullptr)
             return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation' must be a table ([isolation])", source);
-        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "user" }, "isolation.", source));
+        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "user", "max_objects", "agent", "agent_timeout_ms" },
+            "isolation.", source));
+        auto integer = [&](char const* key, int64_t low, int64_t high) -> Result<std::optional<uint64_t>> {
+            auto const* node = isolation->get(key);
+            if (node == nullptr)
+                return std::optional<uint64_t> {};
+            auto value = node->value<int64_t>();
+            if (!node->is_integer() || !value || *value < low || *value > high)
+                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.{}' must be an integer in {}..{}", source, key, low, high);
+            return std::optional<uint64_t>(static_cast<uint64_t>(*value));
+        };
+        if (auto value = TRY(integer("max_objects", 16, 1'000'000)))
+            config.isolation.max_objects = *value;
+        if (auto value = TRY(integer("agent_timeout_ms", 1, 60'000)))
+            config.isolation.agent_timeout_ms = *value;
+        if (auto const* agent = isolation->get("agent"))
+            config.isolation.agent = TRY(get_string(*agent, "isolation.agent"));
         if (auto const* channels = isolation->get("channels")) {
             auto value = channels->value<int64_t>();
             if (!value || !channels->is_integer() || *value < 1 || *value > 16)

@@ -18,6 +18,9 @@
 //   heap_size = "64MiB"         # the driver's memory in its domain
 //   livelock_ms = 3000          # a call into the driver that takes longer is a failure
 //   user = "nobody"             # the unprivileged user domains run as
+//   max_objects = 1024          # kernel objects a driver may hold (more: too many resources)
+//   agent = "/run/nooks/agent.sock"  # the user-mode agent's socket ("" : built-in policy only)
+//   agent_timeout_ms = 500      # no answer in time: the built-in policy applies
 
 #include "base/Error.h"
 
@@ -48,6 +51,9 @@ struct Config {
         uint64_t heap_size { 64ull << 20 };
         uint64_t livelock_ms { 3000 };
         std::string user { "nobody" };
+        uint64_t max_objects { 1024 };
+        std::string agent { "/run/nooks/agent.sock" };
+        uint64_t agent_timeout_ms { 500 };
     } isolation;
 
     // Parses a TOML file on top of the defaults. Unknown keys, wrong types and

@@ -2,7 +2,9 @@
 #include "system/ControlHandlers.h"
 
 #include "kernel/bus/BusDevice.h"
+#include "kernel/native/NativeModule.h"
 #include "nooks/module/IsolatedModule.h"
+#include "tools/inject/Fault.h"
 #include "system/System.h"
 
 #include <atomic>
@@ -11,7 +13,7 @@ namespace nk {
 
 namespace {
 
-nlohmann::json module_json(Module& module)
+nlohmann::json module_json(Module& module, RecoveryManager* recovery)
 {
     nlohmann::json entry {
         { "name", module.name() },
@@ -22,8 +24,15 @@ nlohmann::json module_json(Module& module)
         { "restarts", 0 },
     };
     if (auto* isolated = dynamic_cast<IsolatedModule*>(&module)) {
-        auto stats = isolated->xpc().stats();
+        auto stats = isolated->xpc_stats();
         entry["failures"] = isolated->failure() ? 1 : 0;
+        if (recovery != nullptr) {
+            if (auto status = recovery->driver(module.name())) {
+                entry["failures"] = status->failures;
+                entry["restarts"] = status->restarts;
+                entry["recovery"] = driver_state_name(status->state);
+            }
+        }
         entry["domain"] = { { "backend", isolated->domain().backend() }, { "pid", isolated->domain().pid() },
             { "alive", isolated->domain().alive() } };
         entry["xpc"] = {
@@ -56,7 +65,16 @@ void add_control_handlers(ControlServer& server, System& system)
     server.add("list", [&system](nlohmann::json const&) -> Result<nlohmann::json> {
         nlohmann::json modules = nlohmann::json::array();
         for (auto* module : system.kernel().modules())
-            modules.push_back(module_json(*module));
+            modules.push_back(module_json(*module, system.recovery()));
+        // Drivers the policy gave up on have no module loaded, but are still drivers.
+        if (auto* recovery = system.recovery()) {
+            for (auto const& status : recovery->drivers()) {
+                if (status.state != DriverState::Disabled)
+                    continue;
+                modules.push_back({ { "name", status.name }, { "path", status.path }, { "isolation", "isolated" }, { "state", "disabled" },
+                    { "failures", status.failures }, { "restarts", status.restarts }, { "recovery", "disabled" } });
+            }
+        }
         nlohmann::json devices = nlohmann::json::array();
         for (auto* device : system.kernel().bus().devices()) {
             devices.push_back({ { "name", device->name() },
@@ -109,6 +127,56 @@ void add_control_handlers(ControlServer& server, System& system)
             { "description", fmt::format("heap: {} bytes in {} allocations (peak {} bytes, {} refused)", header.heap.bytes_in_use.load(),
                                  header.heap.allocations.load(), header.heap.peak_bytes.load(), header.heap.failures.load()) } });
         return nlohmann::json { { "driver", module->name() }, { "objects", objects } };
+    });
+
+    server.add("failures", [&system](nlohmann::json const&) -> Result<nlohmann::json> {
+        nlohmann::json failures = nlohmann::json::array();
+        auto* recovery = system.recovery();
+        if (recovery == nullptr)
+            return nlohmann::json { { "failures", failures }, { "note", "native mode: a driver failure is a kernel failure; nothing is recovered" } };
+        for (auto const& record : recovery->history()) {
+            nlohmann::json stages = nlohmann::json::array();
+            for (auto const& stage : record.stages)
+                stages.push_back({ { "stage", stage.stage }, { "start_us", stage.start_ns / 1000 }, { "duration_us", stage.duration_ns / 1000 },
+                    { "ok", stage.ok }, { "note", stage.note } });
+            auto const& failure = record.failure;
+            failures.push_back({ { "driver", failure.module }, { "cause", failure_cause_name(failure.cause) }, { "message", failure.message },
+                { "function", failure.function }, { "time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(failure.when.time_since_epoch()).count() },
+                { "injected", record.injected }, { "decision", record.decision }, { "decided_by", record.decided_by },
+                { "outcome", record.outcome }, { "recovery_us", record.total_ns / 1000 }, { "backoff_us", record.backoff_ns / 1000 },
+                { "stages", stages } });
+        }
+        return nlohmann::json { { "failures", failures } };
+    });
+
+    server.add("restart", [&system](nlohmann::json const& request) -> Result<nlohmann::json> {
+        auto name = request.value("driver", std::string());
+        auto* recovery = system.recovery();
+        if (recovery == nullptr)
+            return make_error(ErrorCode::FailedPrecondition, "restart: native mode has no recovery (run with --mode nooks)");
+        TRY(recovery->restart(name));
+        return nlohmann::json { { "driver", name }, { "restarting", true } };
+    });
+
+    server.add("inject", [&system](nlohmann::json const& request) -> Result<nlohmann::json> {
+        auto name = request.value("driver", std::string());
+        auto fault = TRY(inject::parse_fault(request.value("fault", std::string())));
+        auto entry = TRY(inject::parse_entry(request.value("entry", std::string("any"))));
+        auto after = request.value("after", int64_t(1));
+        if (after < 1 || after > 1'000'000'000)
+            return make_error(ErrorCode::InvalidArgument, "inject: --after must be 1..1000000000");
+        auto* module = system.kernel().find_module(name);
+        if (module == nullptr)
+            return make_error(ErrorCode::NotFound, "inject: no driver named {} is loaded", name);
+        auto description = fmt::format("{} at call {} of {}", inject::fault_name(fault), after, entry ? abi::name_of(*entry) : "any entry");
+        if (auto* isolated = dynamic_cast<IsolatedModule*>(module)) {
+            TRY(isolated->inject(static_cast<uint32_t>(fault), entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after)));
+            if (system.recovery() != nullptr)
+                system.recovery()->note_injection(name, description);
+        } else if (auto* native = dynamic_cast<NativeModule*>(module)) {
+            native->injector().arm(fault, entry, static_cast<uint32_t>(after));
+        }
+        return nlohmann::json { { "driver", name }, { "armed", description } };
     });
 }
 

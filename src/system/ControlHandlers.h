@@ -7,6 +7,9 @@
 //                         devices and disks
 //   objects DRIVER        what the driver holds: tracked kernel objects, requests
 //                         in flight, its locks and its memory
+//   failures              recent failures: cause, where, and the recovery timeline
+//   restart DRIVER        an operator's restart (recovered like any failure)
+//   inject DRIVER FAULT   arms a fault: fires on the Nth call (after) of an entry
 //
 // Each returns JSON; `nooks ctl` prints it for people.
 

@@ -94,6 +94,7 @@ Result<IsolationOptions> isolation_options(Config const& config)
     options.geometry.channels = config.isolation.channels;
     options.geometry.heap_size = config.isolation.heap_size;
     options.livelock_ns = config.isolation.livelock_ms * 1'000'000ull;
+    options.max_objects = config.isolation.max_objects;
     auto launcher = default_domain_launcher();
     if (::access(launcher.c_str(), X_OK) != 0)
         return make_error(ErrorCode::NotFound, "the domain launcher {} is missing (build nooks-domain)", launcher);
@@ -148,8 +149,10 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
 
     if (isolation) {
         logger()->info("protection domains: process backend; {}", probe_pku().describe());
-        auto module = TRY(IsolatedModule::load(*system->m_kernel, driver_path, *isolation));
-        system->m_disk_driver = TRY(system->m_kernel->adopt_module(std::move(module)));
+        system->m_recovery = std::make_unique<RecoveryManager>(*system->m_kernel,
+            RecoveryManager::Options { .agent_socket = config.isolation.agent,
+                .agent_timeout = std::chrono::milliseconds(config.isolation.agent_timeout_ms) });
+        system->m_disk_driver = TRY(system->m_recovery->load(driver_path, "block", *isolation));
     } else {
         system->m_disk_driver = TRY(system->m_kernel->load_module(driver_path));
     }
@@ -191,6 +194,8 @@ void System::shutdown()
         m_fuse->unmount();
         m_fuse.reset();
     }
+    // No recovery while the kernel goes down.
+    m_recovery.reset();
     if (m_kernel) {
         m_kernel->unload_all();
         m_kernel.reset();

@@ -15,6 +15,7 @@
 #include "devices/disk/DiskController.h"
 #include "frontends/fuse/FuseDiskFs.h"
 #include "kernel/Kernel.h"
+#include "nooks/recovery/RecoveryManager.h"
 #include "system/Config.h"
 
 #include <memory>
@@ -41,6 +42,8 @@ public:
     Module* disk_driver() const { return m_disk_driver; }
     FuseDiskFs* fuse() const { return m_fuse.get(); }
     ControlServer* control() const { return m_control.get(); }
+    // Nooks and shadow modes: who restarts failed drivers.
+    RecoveryManager* recovery() const { return m_recovery.get(); }
     // The disk file applications use ("/run/nooks/disks/disk0").
     std::string disk_file() const;
     bool created_image() const { return m_created_image; }
@@ -57,6 +60,7 @@ private:
     Module* m_disk_driver { nullptr };
     std::unique_ptr<FuseDiskFs> m_fuse;
     std::unique_ptr<ControlServer> m_control;
+    std::unique_ptr<RecoveryManager> m_recovery;
     bool m_created_mount { false };
     bool m_created_image { false };
 };

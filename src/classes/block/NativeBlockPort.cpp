@@ -3,6 +3,7 @@
 
 #include "classes/block/Disk.h"
 #include "kernel/exec/Context.h"
+#include "kernel/native/NativeModule.h"
 
 namespace nk {
 
@@ -24,6 +25,8 @@ Result<int> NativeBlockPort::open(Disk& disk)
     if (m_ops.open == nullptr)
         return 0;
     CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    if (native_inject(m_owner, abi::DriverEntry::blk_open, disk.private_data()))
+        return 0;
     return m_ops.open(disk.handle());
 }
 
@@ -32,6 +35,8 @@ Result<void> NativeBlockPort::release(Disk& disk)
     if (m_ops.release == nullptr)
         return {};
     CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    if (native_inject(m_owner, abi::DriverEntry::blk_release, disk.private_data()))
+        return {};
     m_ops.release(disk.handle());
     return {};
 }
@@ -41,6 +46,8 @@ Result<int> NativeBlockPort::ioctl(Disk& disk, uint32_t cmd, uint64_t arg)
     if (m_ops.ioctl == nullptr)
         return -ENOTTY;
     CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    if (native_inject(m_owner, abi::DriverEntry::blk_ioctl, disk.private_data()))
+        return 0;
     return m_ops.ioctl(disk.handle(), cmd, arg);
 }
 
@@ -51,6 +58,10 @@ Result<size_t> NativeBlockPort::queue_rqs(Disk& disk, std::span<BlockRequest* co
     for (size_t i = 0; i < batch.size(); ++i) {
         auto copy = to_driver_request(*batch[i]);
         bool last = i + 1 == batch.size();
+        if (native_inject(m_owner, abi::DriverEntry::blk_queue_rq, disk.private_data())) {
+            statuses[i] = NK_BLK_STS_OK; // "taken", never to complete: what a skipped queue_rq means
+            continue;
+        }
         statuses[i] = m_ops.queue_rq(disk.handle(), &copy, last);
         if (statuses[i] == NK_BLK_STS_RESOURCE) {
             if (i > 0 && m_ops.commit_rqs != nullptr)

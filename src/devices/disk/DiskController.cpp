@@ -21,7 +21,8 @@ Result<std::unique_ptr<DiskController>> DiskController::create(std::unique_ptr<D
 {
     if (!image)
         return make_error(ErrorCode::InvalidArgument, "disk controller: no image");
-    if (options.max_sectors == 0 || options.max_queue < 2 || !std::has_single_bit(options.max_queue))
+    // Ring indexes travel in 16-bit CQ fields: at most 32768 entries.
+    if (options.max_sectors == 0 || options.max_queue < 2 || options.max_queue > 32768 || !std::has_single_bit(options.max_queue))
         return make_error(ErrorCode::InvalidArgument, "disk controller {}: bad geometry", options.name);
     return std::unique_ptr<DiskController>(new DiskController(std::move(image), std::move(options)));
 }
@@ -123,7 +124,7 @@ void DiskController::write_register(uint32_t, uint32_t offset, unsigned width, u
             m_config = static_cast<uint32_t>(value) & NKDISK_CONFIG_WCE;
             break;
         case NKDISK_REG_CTRL:
-            if ((value & NKDISK_CTRL_ENABLE) != 0 && !m_enabled) {
+            if ((value & NKDISK_CTRL_ENABLE) != 0 && !m_enabled && m_fatal == 0) {
                 enable_locked();
                 raise_error = m_fatal != 0;
             } else if ((value & NKDISK_CTRL_ENABLE) == 0) {
@@ -222,7 +223,9 @@ void DiskController::enable_locked()
 
 bool DiskController::fail_locked(uint8_t code)
 {
-    m_fatal = code;
+    // The first cause is what the driver needs to see; later misuse does not hide it.
+    if (m_fatal == 0)
+        m_fatal = code;
     m_enabled = false;
     m_int_status |= NKDISK_INT_ERROR;
     m_stats.fatal_errors++;

@@ -7,6 +7,7 @@
 
 #include "kernel/module/Module.h"
 #include "kernel/module/ModuleDescriptor.h"
+#include "tools/inject/Fault.h"
 
 #include <nooks/kernel.h>
 
@@ -21,6 +22,9 @@ public:
     void stop() override;
     Isolation isolation() const override { return Isolation::Native; }
 
+    // Faults armed by `nooks ctl inject`; the native ports consult it before each call.
+    inject::Injector& injector() { return m_injector; }
+
 private:
     NativeModule(Kernel& kernel, std::string name, std::string path, void* handle, nk_module const* descriptor)
         : Module(kernel, std::move(name), std::move(path))
@@ -31,6 +35,12 @@ private:
 
     void* m_handle;
     nk_module const* m_descriptor;
+    inject::Injector m_injector;
 };
+
+// Before a native port calls the driver: performs an armed fault, in the
+// kernel process (there is no protection in native mode). Returns true if the
+// call must be skipped and reported as successful (skip-init).
+bool native_inject(Module& module, abi::DriverEntry entry, void* own_data);
 
 } // namespace nk

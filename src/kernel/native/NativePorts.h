@@ -8,6 +8,7 @@
 #include "kernel/bus/BusDriver.h"
 #include "kernel/exec/Context.h"
 #include "kernel/irq/IrqAction.h"
+#include "kernel/native/NativeModule.h"
 #include "kernel/time/TimerService.h"
 #include "kernel/work/WorkQueue.h"
 
@@ -23,6 +24,8 @@ public:
     Result<int> probe(BusDevice& device, nk_device_id const& id) override
     {
         CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+        if (native_inject(m_owner, abi::DriverEntry::bus_probe, nullptr))
+            return 0;
         return m_driver.probe(device.handle(), &id);
     }
     void remove(BusDevice& device) override
@@ -30,6 +33,8 @@ public:
         if (m_driver.remove == nullptr)
             return;
         CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+        if (native_inject(m_owner, abi::DriverEntry::bus_remove, device.drvdata()))
+            return;
         m_driver.remove(device.handle());
     }
 
@@ -48,6 +53,8 @@ public:
     nk_irqreturn_t handle(uint32_t irq) override
     {
         CrossingScope crossing(owner(), CrossingScope::Kind::Atomic);
+        if (native_inject(owner(), abi::DriverEntry::irq_handler, dev_id()))
+            return NK_IRQ_HANDLED;
         return m_handler(irq, dev_id());
     }
 
@@ -66,6 +73,8 @@ public:
     void fire() override
     {
         CrossingScope crossing(m_owner, CrossingScope::Kind::Atomic);
+        if (native_inject(m_owner, abi::DriverEntry::timer_fn, m_data))
+            return;
         m_fn(m_data);
     }
 
@@ -86,6 +95,8 @@ public:
     void run() override
     {
         CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+        if (native_inject(m_owner, abi::DriverEntry::work_fn, m_data))
+            return;
         m_fn(m_data);
     }
 

@@ -56,12 +56,17 @@ bool TimerService::del_sync(Timer& timer)
 {
     std::unique_lock lock(m_mutex);
     bool was_pending = timer.m_armed;
-    if (was_pending) {
-        m_armed.erase(&timer);
-        timer.m_armed = false;
-    }
-    if (std::this_thread::get_id() != m_thread_id)
+    // A running callback may re-arm its own timer: disarm until it is neither
+    // pending nor running (as Linux's del_timer_sync does).
+    for (;;) {
+        if (timer.m_armed) {
+            m_armed.erase(&timer);
+            timer.m_armed = false;
+        }
+        if (std::this_thread::get_id() == m_thread_id || m_running != &timer)
+            break;
         m_changed.wait(lock, [&] { return m_running != &timer; });
+    }
     return was_pending;
 }
 
@@ -69,6 +74,10 @@ void TimerService::destroy(Timer& timer)
 {
     del_sync(timer);
     std::scoped_lock lock(m_mutex);
+    if (timer.m_armed) {
+        m_armed.erase(&timer);
+        timer.m_armed = false;
+    }
     for (auto it = m_timers.begin(); it != m_timers.end(); ++it) {
         if (it->get() == &timer) {
             m_timers.erase(it);

@@ -34,7 +34,7 @@ Work* WorkQueue::create(Module& owner, std::unique_ptr<WorkCallback> callback)
 bool WorkQueue::queue(Work& work)
 {
     std::scoped_lock lock(m_mutex);
-    if (work.m_queued)
+    if (work.m_queued || work.m_destroying)
         return false;
     work.m_queued = true;
     m_queue.push_back(&work);
@@ -51,6 +51,8 @@ void WorkQueue::flush(Work& work)
 void WorkQueue::destroy(Work& work)
 {
     std::unique_lock lock(m_mutex);
+    // From now on it cannot be queued again (not even by itself while it runs).
+    work.m_destroying = true;
     if (work.m_queued) {
         std::erase(m_queue, &work);
         work.m_queued = false;
@@ -75,11 +77,15 @@ void WorkQueue::worker()
     pthread_setname_np(pthread_self(), "nk-work");
     std::unique_lock lock(m_mutex);
     for (;;) {
-        m_changed.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+        // A work item never runs on two workers at once: one queued again while
+        // it runs waits for the running instance.
+        auto runnable = [&] { return std::ranges::find_if(m_queue, [](Work const* w) { return w->m_running == 0; }); };
+        m_changed.wait(lock, [&] { return m_stopping || runnable() != m_queue.end(); });
         if (m_stopping)
             return;
-        auto* work = m_queue.front();
-        m_queue.pop_front();
+        auto it = runnable();
+        auto* work = *it;
+        m_queue.erase(it);
         work->m_queued = false;
         work->m_running++;
         lock.unlock();

@@ -3,7 +3,7 @@
 
 // Deferred work (nk_work): functions run in process context on the kernel's
 // worker threads. A work item is queued at most once at a time; it may be
-// queued again while it runs.
+// queued again while it runs (it then runs again after, never concurrently).
 //
 // Thread-safety: every method may be called from any thread. flush() and
 // destroy() must not be called from the work item itself.
@@ -72,6 +72,7 @@ private:
     Module& m_owner;
     std::unique_ptr<WorkCallback> m_callback;
     bool m_queued { false };
+    bool m_destroying { false };
     unsigned m_running { 0 };
 };
 

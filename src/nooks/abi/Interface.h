@@ -64,6 +64,7 @@
 #define NOOKS_DRIVER_ENTRIES(X)                                                          \
     X(null)           /* does nothing: round-trip benchmark and liveness probe */       \
     X(flush)          /* runs the kernel's deferred queue, nothing else */              \
+    X(inject)         /* arms the runtime's fault injector: fault, entry, after */      \
     X(module_init)                                                                       \
     X(module_exit)                                                                       \
     X(bus_probe)                                                                         \

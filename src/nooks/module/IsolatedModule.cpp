@@ -72,6 +72,7 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
 IsolatedModule::~IsolatedModule()
 {
     m_stopping.store(true);
+    m_retired.store(true);
     if (m_domain) {
         m_domain->terminate();
         m_domain->wait_end(); // its end callback uses the endpoint below
@@ -83,10 +84,106 @@ IsolatedModule::~IsolatedModule()
     m_domain.reset();
 }
 
+IsolatedModule::ActiveCall::~ActiveCall()
+{
+    if (m_module != nullptr && m_module->m_active.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        m_module->m_active.notify_all();
+}
+
+Result<IsolatedModule::ActiveCall> IsolatedModule::enter()
+{
+    m_active.fetch_add(1, std::memory_order_seq_cst);
+    ActiveCall call(this);
+    if (m_retired.load(std::memory_order_seq_cst))
+        return make_error(ErrorCode::DriverFailed, "driver {} is gone", name());
+    return call;
+}
+
 Result<XpcReply> IsolatedModule::call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words)
 {
+    auto active = TRY(enter());
     CrossingScope crossing(*this, kind);
     return m_xpc->call(entry, std::span(words.begin(), words.size()));
+}
+
+Result<void> IsolatedModule::inject(uint32_t fault, uint32_t entry, uint32_t after)
+{
+    auto reply = TRY(call(CrossingScope::Kind::Process, abi::DriverEntry::inject, { fault, entry, after }));
+    if (reply.result != 0)
+        return make_error(ErrorCode::InvalidArgument, "the domain refused the injection ({})", reply.result);
+    return {};
+}
+
+XpcEndpoint::Stats IsolatedModule::xpc_stats() const
+{
+    if (m_final_stats)
+        return *m_final_stats;
+    return m_xpc ? m_xpc->stats() : XpcEndpoint::Stats {};
+}
+
+void IsolatedModule::mask_interrupts()
+{
+    for (auto const& object : m_tracker.list()) {
+        if (object.type == ObjectType::Irq)
+            (void)kernel().irqs().disable(static_cast<uint32_t>(object.key), false);
+    }
+}
+
+bool IsolatedModule::unwind(std::chrono::milliseconds timeout)
+{
+    // Calls in progress fail now; waiting threads return DriverFailed promptly.
+    m_xpc->fail(Error(ErrorCode::DriverFailed, "driver failed"));
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (auto active = m_active.load(); active != 0; active = m_active.load()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        // Bounded waits: a thread may be between its last check and leaving.
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return true;
+}
+
+std::vector<BusDevice*> IsolatedModule::bound_devices() const
+{
+    std::vector<BusDevice*> devices;
+    for (auto const& object : m_tracker.list()) {
+        if (object.type == ObjectType::Device)
+            devices.push_back(static_cast<BusDevice*>(object.object));
+    }
+    return devices;
+}
+
+void IsolatedModule::release_resources()
+{
+    m_tracker.release_all();
+    kernel().release_module_objects(*this);
+    {
+        std::scoped_lock lock(m_failure_mutex);
+        m_released = true;
+    }
+    m_released_changed.notify_all();
+}
+
+void IsolatedModule::end_domain()
+{
+    m_stopping.store(true);
+    m_domain->terminate();
+    m_domain->wait_end();
+}
+
+void IsolatedModule::retire()
+{
+    m_retired.store(true, std::memory_order_seq_cst);
+    // No thread may be inside when the memory goes: wait for the last to leave.
+    for (auto active = m_active.load(); active != 0; active = m_active.load())
+        m_active.wait(active);
+    if (m_cleanup.joinable())
+        m_cleanup.join();
+    if (m_xpc)
+        m_final_stats = m_xpc->stats();
+    end_domain();
+    m_xpc.reset();
+    m_domain.reset();
 }
 
 Result<void> IsolatedModule::start()
@@ -108,6 +205,8 @@ Result<void> IsolatedModule::start()
 
 void IsolatedModule::stop()
 {
+    if (retired())
+        return;
     if (state() == ModuleState::Live)
         (void)call(CrossingScope::Kind::Process, abi::DriverEntry::module_exit, {});
     m_stopping.store(true);
@@ -116,11 +215,13 @@ void IsolatedModule::stop()
         auto leaked = m_tracker.count();
         if (leaked > 0)
             logger()->warn("{}: exit left {} kernel objects behind; releasing them", name(), leaked);
-        m_xpc->fail(Error(ErrorCode::DriverFailed, "unloaded"));
-        release_everything();
     }
+    // A failed module may still hold everything (its recovery never came): same cleanup.
+    (void)unwind(std::chrono::seconds(5));
+    if (m_cleanup.joinable())
+        m_cleanup.join();
+    release_everything();
     m_domain->terminate();
-    (void)wait_released(std::chrono::seconds(30));
     set_state(ModuleState::Stopped);
 }
 
@@ -217,6 +318,13 @@ void IsolatedModule::fail(FailureRecord record)
     // Stop everything that talks to the domain, then end it.
     m_xpc->fail(Error(ErrorCode::DriverFailed, record.message));
     m_domain->terminate();
+    FailureListener listener;
+    {
+        std::scoped_lock lock(m_failure_mutex);
+        listener = m_failure_listener;
+    }
+    if (listener && listener(*this))
+        return;
     // Releasing may wait for a running interrupt handler, which may be this very thread.
     m_cleanup = std::thread([this] { release_everything(); });
 }
@@ -224,17 +332,14 @@ void IsolatedModule::fail(FailureRecord record)
 void IsolatedModule::release_everything()
 {
     // Mask the driver's interrupt lines first, so nothing new is delivered while we release.
-    for (auto const& object : m_tracker.list()) {
-        if (object.type == ObjectType::Irq)
-            (void)kernel().irqs().disable(static_cast<uint32_t>(object.key), false);
-    }
-    m_tracker.release_all();
-    kernel().release_module_objects(*this);
-    {
-        std::scoped_lock lock(m_failure_mutex);
-        m_released = true;
-    }
-    m_released_changed.notify_all();
+    mask_interrupts();
+    release_resources();
+}
+
+void IsolatedModule::set_failure_listener(FailureListener listener)
+{
+    std::scoped_lock lock(m_failure_mutex);
+    m_failure_listener = std::move(listener);
 }
 
 std::optional<FailureRecord> IsolatedModule::failure() const

@@ -23,6 +23,7 @@
 #include "nooks/xpc/XpcEndpoint.h"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,7 +40,10 @@ struct IsolationOptions {
     uint32_t gid { 65534 };
     bool seccomp { true };
     std::string launcher; // empty: nooks-domain next to this program
+    size_t max_objects { 1024 }; // kernel objects a driver may hold; more is a failure (too many resources)
 };
+
+class BusDevice;
 
 class IsolatedModule final : public Module {
 public:
@@ -55,14 +59,59 @@ public:
     DomainMemory& memory() const { return m_domain->memory(); }
     ProtectionDomain& domain() { return *m_domain; }
 
+    IsolationOptions const& options() const { return m_options; }
+
+    // Every kernel thread that reaches into the driver holds one of these
+    // while it does, so recovery can tell when no thread is inside any more.
+    class [[nodiscard]] ActiveCall {
+    public:
+        explicit ActiveCall(IsolatedModule* module)
+            : m_module(module)
+        {
+        }
+        ActiveCall(ActiveCall&& other) noexcept
+            : m_module(std::exchange(other.m_module, nullptr))
+        {
+        }
+        ActiveCall(ActiveCall const&) = delete;
+        ActiveCall& operator=(ActiveCall const&) = delete;
+        ~ActiveCall();
+
+    private:
+        IsolatedModule* m_module;
+    };
+    // Enters the driver; DriverFailed once the module is retired.
+    Result<ActiveCall> enter();
+
     // Calls into the driver inside a crossing (attribution, softirqs on exit).
     Result<XpcReply> call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words);
+
+    // Arms the domain runtime's fault injector (`nooks ctl inject`).
+    Result<void> inject(uint32_t fault, uint32_t entry, uint32_t after);
 
     // The driver failed. The first record wins; later ones are ignored.
     void fail(FailureRecord record);
     std::optional<FailureRecord> failure() const;
     // Waits until what the failed driver held is released. False on timeout.
     bool wait_released(std::chrono::milliseconds timeout) const;
+
+    // Who recovers this module when it fails: returns true if it took the
+    // failure. Without one (or if it declines), a failed module releases what
+    // it held on its own cleanup thread and stays failed.
+    using FailureListener = std::function<bool(IsolatedModule&)>;
+    void set_failure_listener(FailureListener listener);
+
+    // Recovery stages (called by the recovery manager, in this order, on its thread).
+    void mask_interrupts();
+    bool unwind(std::chrono::milliseconds timeout);
+    std::vector<BusDevice*> bound_devices() const;
+    void release_resources();
+    void end_domain();
+    // After end_domain: frees the domain's memory and channels; the module stays
+    // as a record (disks and ports that outlive it see a retired module).
+    void retire();
+    bool retired() const { return m_retired.load(std::memory_order_acquire); }
+    XpcEndpoint::Stats xpc_stats() const;
 
     // A result from the driver that must be 0 or a negative errno.
     static bool is_errno_result(int64_t value) { return value == 0 || (value < 0 && value >= -4095); }
@@ -74,6 +123,10 @@ private:
     void release_everything();
 
     IsolationOptions m_options;
+    FailureListener m_failure_listener;
+    std::atomic<uint32_t> m_active { 0 };
+    std::atomic<bool> m_retired { false };
+    std::optional<XpcEndpoint::Stats> m_final_stats;
     std::unique_ptr<ProtectionDomain> m_domain;
     std::unique_ptr<KernelWrappers> m_wrappers;
     std::unique_ptr<XpcEndpoint> m_xpc;

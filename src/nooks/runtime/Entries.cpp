@@ -6,6 +6,7 @@
 
 #include "kernel/exec/Context.h"
 #include "nooks/runtime/Runtime.h"
+#include "tools/inject/Fault.h"
 
 #include <nooks/block.h>
 
@@ -28,16 +29,51 @@ struct AtomicSection {
     ~AtomicSection() { current_context().atomic_depth--; }
 };
 
+inject::Injector injector;
+
+// The driver data an entry call is about: what wild-write-own scribbles on.
+void* own_data(abi::DriverEntry entry, uint64_t const* w)
+{
+    switch (entry) {
+    case abi::DriverEntry::irq_handler: return reinterpret_cast<void*>(w[2]);
+    case abi::DriverEntry::timer_fn:
+    case abi::DriverEntry::work_fn: return reinterpret_cast<void*>(w[1]);
+    case abi::DriverEntry::bus_remove:
+    case abi::DriverEntry::blk_open:
+    case abi::DriverEntry::blk_release:
+    case abi::DriverEntry::blk_ioctl:
+    case abi::DriverEntry::blk_queue_rq:
+    case abi::DriverEntry::blk_commit_rqs: return Runtime::the().recall(w[1]);
+    default: return nullptr;
+    }
+}
+
 } // namespace
 
 int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
 {
     auto& runtime = Runtime::the();
     word = 0;
+    if (auto fault = injector.check(entry)) {
+        // The kernel area is mapped read-only here: the wild write's target.
+        inject::Target target { own_data(entry, w), const_cast<abi::Bootstrap*>(&runtime.bootstrap()) };
+        inject::perform(*fault, target);
+        if (inject::skips_call(*fault))
+            return 0;
+    }
     switch (entry) {
     case abi::DriverEntry::null:
     case abi::DriverEntry::flush:
         return 0;
+    case abi::DriverEntry::inject: {
+        if (w[0] >= static_cast<uint64_t>(inject::Fault::count))
+            return -EINVAL;
+        std::optional<abi::DriverEntry> target;
+        if (w[1] < abi::driver_entry_count)
+            target = static_cast<abi::DriverEntry>(w[1]);
+        injector.arm(static_cast<inject::Fault>(w[0]), target, static_cast<uint32_t>(w[2]));
+        return 0;
+    }
     case abi::DriverEntry::module_init:
         return runtime.module()->init();
     case abi::DriverEntry::module_exit:

@@ -15,6 +15,7 @@ namespace nk {
 
 Result<XpcReply> KernelWrappers::blk_register_disk(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     auto* dev = TRY(device(call, 0, "dev"));
     abi::WireDiskParams wire;
     if (call.payload.size() != sizeof(wire))

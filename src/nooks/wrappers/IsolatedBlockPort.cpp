@@ -60,6 +60,7 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
 {
     if (batch.empty())
         return 0;
+    auto active = TRY(m_module.enter());
     CrossingScope crossing(m_module, CrossingScope::Kind::Atomic);
     auto& xpc = m_module.xpc();
     std::vector<uint64_t> sequences(batch.size() - 1);

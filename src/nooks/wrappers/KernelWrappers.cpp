@@ -72,6 +72,15 @@ Result<void> KernelWrappers::check_own_irq(IncomingCall const& call, uint32_t ir
     return NK_REJECT(call, "irq {}: not an interrupt line of a device this driver holds", irq);
 }
 
+Result<void> KernelWrappers::check_quota(IncomingCall const& call)
+{
+    auto limit = m_module.options().max_objects;
+    if (m_module.tracker().count() >= limit)
+        return std::unexpected(Error(ErrorCode::ResourceExhausted,
+            fmt::format("{}: the driver holds {} kernel objects, its limit (too many resources: a leak?)", abi::name_of(call.id), limit)));
+    return {};
+}
+
 Result<std::string> KernelWrappers::text(IncomingCall const& call, size_t limit, char const* parameter)
 {
     if (call.payload.size() > limit)
@@ -93,6 +102,7 @@ Result<XpcReply> KernelWrappers::flush(IncomingCall const&, ReplyPayload&) { ret
 
 Result<XpcReply> KernelWrappers::bus_register_driver(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     abi::WireBusDriver wire;
     if (!payload_as(call, wire))
         return NK_REJECT(call, "drv: malformed ({} bytes)", call.payload.size());
@@ -160,6 +170,7 @@ Result<XpcReply> KernelWrappers::dev_set_drvdata(IncomingCall const& call, Reply
 
 Result<XpcReply> KernelWrappers::iomap(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     auto* dev = TRY(device(call, 0, "dev"));
     auto index = call.words[1];
     auto* window = index <= UINT32_MAX ? dev->window(static_cast<uint32_t>(index)) : nullptr;
@@ -232,6 +243,7 @@ Result<XpcReply> KernelWrappers::writeq(IncomingCall const& call, ReplyPayload&)
 
 Result<XpcReply> KernelWrappers::dma_map_coherent(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     auto* dev = TRY(device(call, 0, "dev"));
     auto cpu = call.words[1];
     auto size = call.words[2];
@@ -273,6 +285,7 @@ Result<XpcReply> KernelWrappers::dev_irq(IncomingCall const& call, ReplyPayload&
 
 Result<XpcReply> KernelWrappers::request_irq(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     auto irq = call.words[0];
     if (irq > UINT32_MAX)
         return NK_REJECT(call, "irq {}: out of range", irq);
@@ -342,6 +355,7 @@ Result<XpcReply> KernelWrappers::msleep(IncomingCall const& call, ReplyPayload&)
 
 Result<XpcReply> KernelWrappers::timer_create(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     if (call.words[0] == 0)
         return NK_REJECT(call, "fn: missing");
     auto& timers = m_module.kernel().timers();
@@ -375,6 +389,7 @@ Result<XpcReply> KernelWrappers::timer_destroy(IncomingCall const& call, ReplyPa
 
 Result<XpcReply> KernelWrappers::work_create(IncomingCall const& call, ReplyPayload&)
 {
+    TRY(check_quota(call));
     if (call.words[0] == 0)
         return NK_REJECT(call, "fn: missing");
     auto& work = m_module.kernel().work();

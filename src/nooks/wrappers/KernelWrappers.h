@@ -41,6 +41,8 @@ private:
     // The irq must be a line of a device this driver holds.
     Result<void> check_own_irq(IncomingCall const& call, uint32_t irq);
     Result<std::string> text(IncomingCall const& call, size_t limit, char const* parameter);
+    // A call that makes the driver hold one more object: refused past the quota.
+    Result<void> check_quota(IncomingCall const& call);
 
     IsolatedModule& m_module;
 };
