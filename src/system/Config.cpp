@@ -79,7 +79,13 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
     }
 
     Config config;
-    TRY(check_keys(table, { "mode", "mount", "control", "log_level", "fuse_threads", "disk", "isolation" }, "", source));
+    TRY(check_keys(table, { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms", "disk", "isolation" }, "", source));
+    if (auto const* node = table.get("request_timeout_ms")) {
+        auto value = node->value<int64_t>();
+        if (!node->is_integer() || !value || *value < 0 || *value > 3'600'000)
+            return make_error(ErrorCode::InvalidArgument, "{}: config key 'request_timeout_ms' must be an integer in 0..3600000", source);
+        config.request_timeout_ms = static_cast<uint64_t>(*value);
+    }
     if (auto const* node = table.get("mode"))
         config.mode = TRY(parse_mode(TRY(get_string(*node, "mode"))));
     if (auto const* node = table.get("mount"))

@@ -9,6 +9,7 @@
 //   control = "/run/nooks/control.sock"  # `nooks ctl` talks to it; "" turns it off
 //   log_level = "info"          # debug | info | warn | error
 //   fuse_threads = 4
+//   request_timeout_ms = 30000  # a block request the driver holds longer: a lost completion
 //   [disk]
 //   image = "/var/lib/nooks/disk0.img"   # created at `size` if missing
 //   size = "1GiB"
@@ -41,6 +42,7 @@ struct Config {
     std::string control { "/run/nooks/control.sock" };
     std::string log_level { "info" };
     unsigned fuse_threads { 4 };
+    uint64_t request_timeout_ms { 30'000 }; // a block request held longer is a lost completion (0: never)
     struct Disk {
         std::string image { "/var/lib/nooks/disk0.img" };
         uint64_t size { 1ull << 30 };

@@ -169,7 +169,15 @@ void add_control_handlers(ControlServer& server, System& system)
         if (module == nullptr)
             return make_error(ErrorCode::NotFound, "inject: no driver named {} is loaded", name);
         auto description = fmt::format("{} at call {} of {}", inject::fault_name(fault), after, entry ? abi::name_of(*entry) : "any entry");
-        if (auto* isolated = dynamic_cast<IsolatedModule*>(module)) {
+        bool at_start = entry && (*entry == abi::DriverEntry::module_init || *entry == abi::DriverEntry::bus_probe);
+        if (auto* isolated = dynamic_cast<IsolatedModule*>(module); isolated != nullptr && at_start) {
+            // Initialization already ran in this instance: aim at the next one (after a failure or `restart`).
+            if (system.recovery() == nullptr)
+                return make_error(ErrorCode::FailedPrecondition, "inject: {} at initialization needs recovery (nooks mode)", inject::fault_name(fault));
+            TRY(system.recovery()->inject_at_next_start(name,
+                { static_cast<uint32_t>(fault), static_cast<uint32_t>(*entry), static_cast<uint32_t>(after) }, description));
+            description += " of the next instance";
+        } else if (isolated != nullptr) {
             TRY(isolated->inject(static_cast<uint32_t>(fault), entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after)));
             if (system.recovery() != nullptr)
                 system.recovery()->note_injection(name, description);

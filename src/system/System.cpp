@@ -130,6 +130,7 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
 
     auto system = std::unique_ptr<System>(new System(config));
     system->m_kernel = TRY(Kernel::create({}));
+    system->m_kernel->block().set_request_timeout(std::chrono::milliseconds(config.request_timeout_ms));
 
     std::error_code error;
     auto image_dir = std::filesystem::path(config.disk.image).parent_path();

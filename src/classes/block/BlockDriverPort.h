@@ -35,6 +35,11 @@ public:
     // attempted, are retried after a completion. The port must not touch a
     // request after queue_rq accepted it: it may already be complete.
     virtual Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) = 0;
+
+    // The driver has held request `tag` longer than the block layer's timeout:
+    // a lost completion. Called by the block watchdog thread. The default logs
+    // it (native drivers have no timeout handler); isolated ports fail the driver.
+    virtual void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns);
 };
 
 } // namespace nk

@@ -2,14 +2,58 @@
 #include "classes/block/BlockLayer.h"
 
 #include "base/Log.h"
+#include "base/Clock.h"
 #include "base/Units.h"
 #include "kernel/module/Module.h"
 
 #include <algorithm>
+#include <pthread.h>
 
 namespace nk {
 
 static auto logger() { return log::get("block"); }
+
+BlockLayer::BlockLayer()
+{
+    m_watchdog = std::thread([this] { watchdog(); });
+}
+
+BlockLayer::~BlockLayer()
+{
+    {
+        std::scoped_lock lock(m_watchdog_mutex);
+        m_stopping = true;
+    }
+    m_watchdog_changed.notify_all();
+    m_watchdog.join();
+}
+
+void BlockLayer::set_request_timeout(std::chrono::milliseconds timeout)
+{
+    m_timeout_ns.store(static_cast<uint64_t>(std::chrono::nanoseconds(timeout).count()));
+    m_watchdog_changed.notify_all();
+}
+
+void BlockLayer::watchdog()
+{
+    pthread_setname_np(pthread_self(), "nk-blk-watchdog");
+    std::unique_lock lock(m_watchdog_mutex);
+    while (!m_stopping) {
+        auto timeout = m_timeout_ns.load();
+        // Check a few times per timeout period (at most once every 10 ms).
+        auto period = timeout == 0 ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(std::clamp<uint64_t>(timeout / 4'000'000, 10, 1000));
+        m_watchdog_changed.wait_for(lock, period);
+        if (m_stopping || timeout == 0)
+            continue;
+        lock.unlock();
+        auto now = monotonic_ns();
+        for (auto const& disk : disks()) {
+            for (auto [tag, age] : disk->queue().take_timed_out(now, timeout))
+                disk->port().request_timed_out(*disk, tag, age);
+        }
+        lock.lock();
+    }
+}
 
 Result<std::shared_ptr<Disk>> BlockLayer::register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
     std::unique_ptr<BlockDriverPort> port, void* private_data)

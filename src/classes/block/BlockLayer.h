@@ -12,7 +12,11 @@
 #include "classes/block/Disk.h"
 
 #include <memory>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace nk {
@@ -27,7 +31,8 @@ public:
 
 class BlockLayer {
 public:
-    BlockLayer() = default;
+    BlockLayer();
+    ~BlockLayer();
     BlockLayer(BlockLayer const&) = delete;
     BlockLayer& operator=(BlockLayer const&) = delete;
 
@@ -48,6 +53,10 @@ public:
     void add_listener(BlockLayerListener& listener);
     void remove_listener(BlockLayerListener& listener);
 
+    // Requests a driver holds longer than this are reported to its port (a lost
+    // completion is a driver failure under isolation). 0 turns the watchdog off.
+    void set_request_timeout(std::chrono::milliseconds timeout);
+
 private:
     std::vector<BlockLayerListener*> listeners() const;
 
@@ -58,6 +67,13 @@ private:
     std::vector<std::shared_ptr<Disk>> m_graveyard NK_GUARDED_BY(m_mutex);
     std::vector<BlockLayerListener*> m_listeners NK_GUARDED_BY(m_mutex);
     uint64_t m_next_id NK_GUARDED_BY(m_mutex) { 1 };
+
+    void watchdog();
+    std::atomic<uint64_t> m_timeout_ns { 30'000'000'000ull };
+    std::mutex m_watchdog_mutex;
+    std::condition_variable m_watchdog_changed;
+    bool m_stopping { false };
+    std::thread m_watchdog;
 };
 
 } // namespace nk

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "classes/block/Disk.h"
 
+#include "base/Log.h"
 #include "kernel/bus/BusDevice.h"
 
 #include <bit>
@@ -57,6 +58,11 @@ Disk::Disk(uint64_t id, DiskGeometry geometry, Module& owner, BusDevice* device,
 }
 
 Disk::~Disk() = default;
+
+void BlockDriverPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns)
+{
+    log::get("block")->warn("{}: request {} has not completed after {} ms (the driver lost it?)", disk.name(), tag, age_ns / 1'000'000);
+}
 
 Result<void> Disk::open()
 {

@@ -237,6 +237,21 @@ void RequestQueue::kill()
         finish(*request, NK_BLK_STS_IOERR);
 }
 
+std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t now_ns, uint64_t timeout_ns)
+{
+    std::vector<std::pair<uint32_t, uint64_t>> result;
+    std::scoped_lock lock(m_mutex);
+    std::erase_if(m_reported, [&](BlockRequest* request) { return std::ranges::find(m_in_flight, request) == m_in_flight.end(); });
+    for (uint32_t tag = 0; tag < m_depth; ++tag) {
+        auto* request = m_in_flight[tag];
+        if (request == nullptr || now_ns - request->submit_ns < timeout_ns || std::ranges::find(m_reported, request) != m_reported.end())
+            continue;
+        m_reported.push_back(request);
+        result.emplace_back(tag, now_ns - request->submit_ns);
+    }
+    return result;
+}
+
 RequestQueue::Stats RequestQueue::stats() const
 {
     std::scoped_lock lock(m_mutex);

@@ -72,6 +72,10 @@ public:
     Stats stats() const;
     uint32_t depth() const { return m_depth; }
 
+    // Tags of requests the driver has held longer than `timeout_ns` (each is
+    // reported once).
+    std::vector<std::pair<uint32_t, uint64_t>> take_timed_out(uint64_t now_ns, uint64_t timeout_ns);
+
 private:
     void promote_locked(std::vector<BlockRequest*>& failed) NK_REQUIRES(m_mutex);
     void dispatch();
@@ -94,6 +98,7 @@ private:
     std::vector<BlockRequest*> m_in_flight NK_GUARDED_BY(m_mutex); // by tag
     std::vector<BlockRequest*> m_active NK_GUARDED_BY(m_mutex);    // pending + in flight, for conflicts
     std::vector<uint32_t> m_free_tags NK_GUARDED_BY(m_mutex);
+    std::vector<BlockRequest*> m_reported NK_GUARDED_BY(m_mutex); // timed out, already reported
     Stats m_stats NK_GUARDED_BY(m_mutex);
 };
 

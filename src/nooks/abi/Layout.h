@@ -126,6 +126,11 @@ struct Bootstrap {
     int32_t domain_area_fd;
     uint32_t flags;
     uint32_t reserved;
+    // A fault to arm before the driver's first call (an injection aimed at initialization).
+    uint32_t inject_armed;
+    uint32_t inject_fault;
+    uint32_t inject_entry; // DriverEntry, or 0xffff: any
+    uint32_t inject_after;
     char driver_path[256]; // for messages only; the domain opens nothing
     char module_name[32];
 };

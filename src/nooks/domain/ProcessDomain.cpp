@@ -3,7 +3,10 @@
 
 #include "base/Clock.h"
 
+#include <condition_variable>
 #include <csignal>
+#include <functional>
+#include <mutex>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -22,6 +25,60 @@ std::string default_domain_launcher()
         return "nooks-domain";
     return (self.parent_path() / "nooks-domain").string();
 }
+
+namespace {
+
+// Domains are started from one thread that lives as long as the process: a
+// domain's death signal (PR_SET_PDEATHSIG) fires when the *thread* that
+// spawned it ends, and a domain must outlive, say, the recovery thread that
+// restarted it. It must still die with the kernel process.
+class Spawner {
+public:
+    static Spawner& the()
+    {
+        static Spawner* spawner = new Spawner; // never destroyed: its thread runs until exit
+        return *spawner;
+    }
+
+    int spawn(pid_t* pid, char const* path, posix_spawn_file_actions_t const* actions, posix_spawnattr_t const* attributes,
+        char* const* argv, char* const* envp)
+    {
+        std::scoped_lock one_at_a_time(m_spawn_mutex);
+        std::unique_lock lock(m_mutex);
+        m_request = [&] { return ::posix_spawn(pid, path, actions, attributes, argv, envp); };
+        m_done = false;
+        m_changed.notify_all();
+        m_changed.wait(lock, [&] { return m_done; });
+        return m_result;
+    }
+
+private:
+    Spawner()
+    {
+        std::thread([this] { run(); }).detach();
+    }
+    void run()
+    {
+        pthread_setname_np(pthread_self(), "nk-spawner");
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_changed.wait(lock, [&] { return m_request != nullptr; });
+            m_result = m_request();
+            m_request = nullptr;
+            m_done = true;
+            m_changed.notify_all();
+        }
+    }
+
+    std::mutex m_spawn_mutex;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::function<int()> m_request;
+    bool m_done { false };
+    int m_result { 0 };
+};
+
+} // namespace
 
 Result<std::unique_ptr<ProcessDomain>> ProcessDomain::create(Options options)
 {
@@ -58,6 +115,10 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     bootstrap.kernel_area_fd = 3;
     bootstrap.domain_area_fd = 4;
     bootstrap.flags = m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp;
+    bootstrap.inject_armed = m_options.inject_fault != UINT32_MAX ? 1 : 0;
+    bootstrap.inject_fault = m_options.inject_fault;
+    bootstrap.inject_entry = m_options.inject_entry;
+    bootstrap.inject_after = m_options.inject_after;
     std::strncpy(bootstrap.driver_path, driver_path.c_str(), sizeof(bootstrap.driver_path) - 1);
 
     // Move the three descriptors out of 3..5 first, so dup2 onto them always copies.
@@ -88,7 +149,7 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     std::string launcher = m_options.launcher;
     char* argv[] = { launcher.data(), address.data(), nullptr };
     char* envp[] = { nullptr }; // the domain inherits nothing from the kernel's environment
-    int spawned = ::posix_spawn(&m_pid, launcher.c_str(), &actions, &attributes, argv, envp);
+    int spawned = Spawner::the().spawn(&m_pid, launcher.c_str(), &actions, &attributes, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     ::close(kernel_fd);

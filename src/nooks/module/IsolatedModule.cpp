@@ -33,7 +33,10 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
         .geometry = options.geometry,
         .uid = options.uid,
         .gid = options.gid,
-        .seccomp = options.seccomp }));
+        .seccomp = options.seccomp,
+        .inject_fault = options.injection ? options.injection->fault : UINT32_MAX,
+        .inject_entry = options.injection ? options.injection->entry : 0xffffu,
+        .inject_after = options.injection ? options.injection->after : 1u }));
     module->m_wrappers = std::make_unique<KernelWrappers>(*module);
     auto* raw = module.get();
     module->m_xpc = std::make_unique<XpcEndpoint>(module->m_domain->memory(), *module->m_wrappers,

@@ -41,6 +41,13 @@ struct IsolationOptions {
     bool seccomp { true };
     std::string launcher; // empty: nooks-domain next to this program
     size_t max_objects { 1024 }; // kernel objects a driver may hold; more is a failure (too many resources)
+    // A fault armed in the domain before the driver's first call (aimed at initialization).
+    struct Injection {
+        uint32_t fault;
+        uint32_t entry; // DriverEntry or 0xffff: any
+        uint32_t after;
+    };
+    std::optional<Injection> injection;
 };
 
 class BusDevice;

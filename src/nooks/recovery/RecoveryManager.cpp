@@ -48,9 +48,9 @@ RecoveryManager::~RecoveryManager()
     m_thread.join();
 }
 
-void RecoveryManager::watch(IsolatedModule& module)
+void RecoveryManager::watch(IsolatedModule& module, std::string key)
 {
-    module.set_failure_listener([this, gate = m_gate](IsolatedModule& failed) {
+    module.set_failure_listener([this, gate = m_gate, key = std::move(key)](IsolatedModule& failed) {
         std::scoped_lock open(gate->mutex);
         if (!gate->open)
             return false;
@@ -58,8 +58,8 @@ void RecoveryManager::watch(IsolatedModule& module)
             std::scoped_lock lock(m_mutex);
             if (m_stopping)
                 return false;
-            m_queue.push_back(&failed);
-            if (auto it = m_drivers.find(failed.name()); it != m_drivers.end())
+            m_queue.emplace_back(key, &failed);
+            if (auto it = m_drivers.find(key); it != m_drivers.end())
                 it->second.status.state = DriverState::Recovering;
         }
         m_changed.notify_all();
@@ -67,7 +67,8 @@ void RecoveryManager::watch(IsolatedModule& module)
     });
 }
 
-Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::string const& path, RecoveryRecord* record, uint64_t detected_ns)
+Result<IsolatedModule*> RecoveryManager::start_instance(std::string const& key, Driver& driver, std::string const& path, RecoveryRecord* record,
+    uint64_t detected_ns)
 {
     auto stage = [&](char const* name, auto&& body) -> decltype(body()) {
         auto start = monotonic_ns();
@@ -78,9 +79,14 @@ Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::str
         }
         return result;
     };
-    auto module = TRY(stage("reload", [&]() { return IsolatedModule::load(m_kernel, path, driver.options); }));
+    auto options = driver.options;
+    {
+        std::scoped_lock lock(m_mutex);
+        options.injection = std::exchange(driver.next_start_injection, std::nullopt);
+    }
+    auto module = TRY(stage("reload", [&]() { return IsolatedModule::load(m_kernel, path, options); }));
     auto* raw = module.get();
-    watch(*raw);
+    watch(*raw, key.empty() ? raw->name() : key);
     TRY(stage("reinit", [&]() { return m_kernel.adopt_module(std::move(module)); }));
     return raw;
 }
@@ -91,7 +97,7 @@ Result<IsolatedModule*> RecoveryManager::load(std::string const& path, std::stri
     driver.options = options;
     driver.status.path = path;
     driver.status.driver_class = driver_class;
-    auto* module = TRY(start_instance(driver, path, nullptr, 0));
+    auto* module = TRY(start_instance({}, driver, path, nullptr, 0));
     driver.status.name = module->name();
     driver.status.module = module;
     std::scoped_lock lock(m_mutex);
@@ -104,6 +110,17 @@ void RecoveryManager::note_injection(std::string const& driver, std::string cons
     std::scoped_lock lock(m_mutex);
     if (auto it = m_drivers.find(driver); it != m_drivers.end())
         it->second.injected = description;
+}
+
+Result<void> RecoveryManager::inject_at_next_start(std::string const& name, IsolationOptions::Injection injection, std::string const& description)
+{
+    std::scoped_lock lock(m_mutex);
+    auto it = m_drivers.find(name);
+    if (it == m_drivers.end())
+        return make_error(ErrorCode::NotFound, "inject: no driver named {}", name);
+    it->second.next_start_injection = injection;
+    it->second.injected = description;
+    return {};
 }
 
 Result<void> RecoveryManager::restart(std::string const& name)
@@ -131,7 +148,7 @@ Result<void> RecoveryManager::restart(std::string const& name)
     driver.failure_times.clear();
     auto path = driver.status.path;
     lock.unlock();
-    auto started = start_instance(driver, path, nullptr, 0);
+    auto started = start_instance(name, driver, path, nullptr, 0);
     lock.lock();
     if (!started) {
         driver.status.state = DriverState::Disabled;
@@ -157,11 +174,11 @@ void RecoveryManager::worker()
         m_changed.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
         if (m_stopping)
             return;
-        auto* module = m_queue.front();
+        auto [key, module] = m_queue.front();
         m_queue.pop_front();
         m_busy = true;
         lock.unlock();
-        recover(*module);
+        recover(key, *module);
         lock.lock();
         m_busy = false;
         m_changed.notify_all();
@@ -195,7 +212,7 @@ PolicyDecision RecoveryManager::decide(Driver& driver, FailureRecord const& fail
     return nk::decide(m_options.builtin, static_cast<unsigned>(driver.failure_times.size()));
 }
 
-void RecoveryManager::recover(IsolatedModule& module)
+void RecoveryManager::recover(std::string const& key, IsolatedModule& module)
 {
     auto failure = module.failure().value_or(FailureRecord {});
     auto const detected = failure.detected_ns != 0 ? failure.detected_ns : monotonic_ns();
@@ -204,13 +221,13 @@ void RecoveryManager::recover(IsolatedModule& module)
     Driver* driver = nullptr;
     {
         std::scoped_lock lock(m_mutex);
-        auto it = m_drivers.find(module.name());
+        auto it = m_drivers.find(key);
         if (it == m_drivers.end())
             return;
         driver = &it->second;
         driver->status.failures++;
         driver->status.module = nullptr;
-        record.injected = std::exchange(driver->injected, {});
+        record.injected = driver->next_start_injection ? driver->injected : std::exchange(driver->injected, {});
     }
     logger()->warn("recovering {}: {}: {}", module.name(), failure_cause_name(failure.cause), failure.message);
     auto stage = [&](char const* name, auto&& body) {
@@ -282,7 +299,7 @@ void RecoveryManager::recover(IsolatedModule& module)
             }
         }
         auto path = decision.action == RecoveryAction::Replace ? decision.replacement : driver->status.path;
-        auto started = start_instance(*driver, path, &record, detected);
+        auto started = start_instance(key, *driver, path, &record, detected);
         std::string missing;
         if (started) {
             for (auto const& name : expected_disks) {

@@ -96,6 +96,9 @@ public:
     Result<void> restart(std::string const& driver);
     // Notes that a fault was injected (so the next failure's record says so).
     void note_injection(std::string const& driver, std::string const& description);
+    // An injection aimed at initialization (module_init, bus_probe): armed in the
+    // driver's next instance, before its first call.
+    Result<void> inject_at_next_start(std::string const& driver, IsolationOptions::Injection injection, std::string const& description);
 
     // Waits until no recovery is queued or running. False on timeout.
     bool wait_idle(std::chrono::milliseconds timeout) const;
@@ -110,13 +113,16 @@ private:
         IsolationOptions options;
         std::deque<uint64_t> failure_times; // monotonic ns, within the largest window
         std::string injected;
+        std::optional<IsolationOptions::Injection> next_start_injection;
     };
 
-    void watch(IsolatedModule& module);
+    // `key`: the driver's name as first loaded; a replacement binary may call itself otherwise.
+    void watch(IsolatedModule& module, std::string key);
     void worker();
-    void recover(IsolatedModule& module);
+    void recover(std::string const& key, IsolatedModule& module);
     PolicyDecision decide(Driver& driver, FailureRecord const& failure, RecoveryRecord& record);
-    Result<IsolatedModule*> start_instance(Driver& driver, std::string const& path, RecoveryRecord* record, uint64_t detected_ns);
+    Result<IsolatedModule*> start_instance(std::string const& key, Driver& driver, std::string const& path, RecoveryRecord* record,
+        uint64_t detected_ns);
 
     Kernel& m_kernel;
     Options m_options;
@@ -130,7 +136,7 @@ private:
     mutable std::mutex m_mutex;
     mutable std::condition_variable m_changed;
     std::map<std::string, Driver> m_drivers NK_GUARDED_BY(m_mutex);
-    std::deque<IsolatedModule*> m_queue NK_GUARDED_BY(m_mutex);
+    std::deque<std::pair<std::string, IsolatedModule*>> m_queue NK_GUARDED_BY(m_mutex);
     std::deque<RecoveryRecord> m_history NK_GUARDED_BY(m_mutex);
     bool m_busy NK_GUARDED_BY(m_mutex) { false };
     bool m_stopping NK_GUARDED_BY(m_mutex) { false };

@@ -50,6 +50,16 @@ void* own_data(abi::DriverEntry entry, uint64_t const* w)
 
 } // namespace
 
+void arm_injection(uint32_t fault, uint32_t entry, uint32_t after)
+{
+    if (fault >= static_cast<uint32_t>(inject::Fault::count))
+        return;
+    std::optional<abi::DriverEntry> target;
+    if (entry < abi::driver_entry_count)
+        target = static_cast<abi::DriverEntry>(entry);
+    injector.arm(static_cast<inject::Fault>(fault), target, after);
+}
+
 int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
 {
     auto& runtime = Runtime::the();
@@ -65,15 +75,11 @@ int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
     case abi::DriverEntry::null:
     case abi::DriverEntry::flush:
         return 0;
-    case abi::DriverEntry::inject: {
+    case abi::DriverEntry::inject:
         if (w[0] >= static_cast<uint64_t>(inject::Fault::count))
             return -EINVAL;
-        std::optional<abi::DriverEntry> target;
-        if (w[1] < abi::driver_entry_count)
-            target = static_cast<abi::DriverEntry>(w[1]);
-        injector.arm(static_cast<inject::Fault>(w[0]), target, static_cast<uint32_t>(w[2]));
+        arm_injection(static_cast<uint32_t>(w[0]), static_cast<uint32_t>(std::min<uint64_t>(w[1], 0xffff)), static_cast<uint32_t>(w[2]));
         return 0;
-    }
     case abi::DriverEntry::module_init:
         return runtime.module()->init();
     case abi::DriverEntry::module_exit:

@@ -12,4 +12,7 @@ namespace nk::runtime {
 // entry defines. Returns the driver's result; `word` receives a second result.
 int64_t run_entry(abi::DriverEntry entry, uint64_t const* words, uint64_t& word);
 
+// Arms the fault injector (from the bootstrap page, before the first call).
+void arm_injection(uint32_t fault, uint32_t entry, uint32_t after);
+
 } // namespace nk::runtime

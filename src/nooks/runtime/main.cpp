@@ -4,6 +4,7 @@
 // domain area on fd 4 and the driver file on fd 5. It maps the shared memory,
 // confines itself, loads the driver and serves calls until the kernel ends it.
 
+#include "nooks/runtime/Entries.h"
 #include "nooks/runtime/Runtime.h"
 #include "nooks/runtime/Sandbox.h"
 
@@ -65,6 +66,8 @@ int main(int argc, char** argv)
     if (auto name = validate_module_descriptor(runtime.module(), bootstrap.driver_path); !name)
         runtime.die(abi::FaultKind::RuntimeError, name.error().message().c_str());
 
+    if (bootstrap.inject_armed != 0)
+        runtime::arm_injection(bootstrap.inject_fault, bootstrap.inject_entry, bootstrap.inject_after);
     runtime.ready();
     // The workers serve; this thread has nothing left to do.
     std::atomic<uint32_t> forever { 0 };

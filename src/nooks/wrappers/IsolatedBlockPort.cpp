@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "nooks/wrappers/IsolatedBlockPort.h"
 
+#include "classes/block/Disk.h"
 #include "classes/block/NativeBlockPort.h"
 #include "nooks/module/IsolatedModule.h"
 
@@ -45,6 +46,12 @@ Result<int> IsolatedBlockPort::ioctl(Disk&, uint32_t cmd, uint64_t arg)
         return make_error(ErrorCode::DriverFailed, "ioctl returned garbage");
     }
     return static_cast<int>(reply.result);
+}
+
+void IsolatedBlockPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns)
+{
+    m_module.fail({ .cause = FailureCause::Livelock, .module = m_module.name(),
+        .message = fmt::format("request {} on {} did not complete within {} ms (a lost completion)", tag, disk.name(), age_ns / 1'000'000) });
 }
 
 Result<int> IsolatedBlockPort::checked_status(int64_t status)

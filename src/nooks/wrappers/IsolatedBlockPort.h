@@ -39,6 +39,8 @@ public:
     Result<void> release(Disk& disk) override;
     Result<int> ioctl(Disk& disk, uint32_t cmd, uint64_t arg) override;
     Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) override;
+    // A lost completion: the driver is failed (and recovered).
+    void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns) override;
 
 private:
     IsolatedBlockPort(IsolatedModule& module, Functions functions, nk_blk_request* slots, uint32_t depth)

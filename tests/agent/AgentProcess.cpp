@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+#include "AgentProcess.h"
+
+#include "harness/KernelProcess.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace nk::test {
+
+std::string read_text(std::string const& path)
+{
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+bool wait_until(std::chrono::milliseconds timeout, std::function<bool()> const& condition)
+{
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+Result<std::unique_ptr<AgentProcess>> AgentProcess::start(Options options)
+{
+    auto process = std::unique_ptr<AgentProcess>(new AgentProcess(std::move(options)));
+    auto const& opts = process->m_options;
+    std::vector<std::string> argv = opts.prefix;
+    argv.push_back(harness::find_nooks_binary());
+    argv.push_back("agent");
+    argv.insert(argv.end(), opts.args.begin(), opts.args.end());
+    std::vector<char*> args;
+    for (auto& arg : argv)
+        args.push_back(arg.data());
+    args.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, opts.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, opts.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    sigset_t defaults;
+    sigfillset(&defaults);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    int spawned = ::posix_spawnp(&process->m_pid, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (spawned != 0) {
+        process->m_pid = -1;
+        return std::unexpected(Error::from_errno(spawned, fmt::format("start {}", argv[0])));
+    }
+
+    bool ready = wait_until(opts.ready_timeout, [&] {
+        return read_text(opts.stdout_path).find("agent ready") != std::string::npos || !process->running();
+    });
+    if (!process->running())
+        return make_error(ErrorCode::FailedPrecondition, "nooks agent exited before it was ready ({}): {}{}", process->exit_description(),
+            process->output(), process->log());
+    if (!ready) {
+        (void)process->stop(std::chrono::seconds(2));
+        return make_error(ErrorCode::DeadlineExceeded, "nooks agent was not ready in time: {}", process->log());
+    }
+    return process;
+}
+
+AgentProcess::~AgentProcess()
+{
+    if (m_pid > 0 && !m_exited)
+        (void)stop(std::chrono::seconds(5));
+}
+
+bool AgentProcess::reap(bool block)
+{
+    if (m_exited || m_pid <= 0)
+        return true;
+    int status = 0;
+    pid_t done = 0;
+    do {
+        done = ::waitpid(m_pid, &status, block ? 0 : WNOHANG);
+    } while (done < 0 && errno == EINTR);
+    if (done == m_pid) {
+        m_exited = true;
+        m_status = status;
+        return true;
+    }
+    return false;
+}
+
+bool AgentProcess::running() { return !reap(false); }
+
+bool AgentProcess::wait_exit(std::chrono::milliseconds timeout)
+{
+    return wait_until(timeout, [&] { return reap(false); });
+}
+
+void AgentProcess::signal(int signal) const
+{
+    if (m_pid > 0 && !m_exited)
+        ::kill(m_pid, signal);
+}
+
+Result<void> AgentProcess::stop(std::chrono::milliseconds grace)
+{
+    if (m_pid <= 0 || m_exited)
+        return {};
+    ::kill(m_pid, SIGTERM);
+    if (!wait_exit(grace)) {
+        ::kill(m_pid, SIGKILL);
+        reap(true);
+        return make_error(ErrorCode::DeadlineExceeded, "nooks agent did not stop within {} ms of SIGTERM; killed it", grace.count());
+    }
+    return {};
+}
+
+std::string AgentProcess::exit_description() const
+{
+    if (!m_exited)
+        return "running";
+    if (WIFEXITED(m_status))
+        return fmt::format("exit {}", WEXITSTATUS(m_status));
+    if (WIFSIGNALED(m_status))
+        return fmt::format("killed by signal {}", WTERMSIG(m_status));
+    return "ended";
+}
+
+bool AgentProcess::exited_cleanly() const { return m_exited && WIFEXITED(m_status) && WEXITSTATUS(m_status) == 0; }
+
+std::string AgentProcess::log() const { return read_text(m_options.log_path); }
+
+std::string AgentProcess::output() const { return read_text(m_options.stdout_path); }
+
+} // namespace nk::test
