@@ -63,14 +63,19 @@ Result<FailureEvent> parse_failure_request(nlohmann::json const& request)
     event.driver = TRY(string_field(request, "driver",
         { .non_empty = true, .max_size = max_driver_name, .what = "a non-empty printable name of at most 31 characters" }));
     event.driver_class = TRY(string_field(request, "class", { .max_size = 31, .what = "a printable class name of at most 31 characters" }));
-    event.cause = TRY(string_field(request, "cause", { .non_empty = true, .max_size = 63, .what = "a non-empty printable cause of at most 63 characters" }));
+    event.cause = TRY(string_field(request, "cause",
+        { .non_empty = true, .max_size = 63, .what = "a non-empty printable cause of at most 63 characters" }));
     // The kernel always sends these two; an older or simpler caller may leave them out.
-    event.path = TRY(string_field(request, "path", { .required = false, .max_size = 4095, .what = "a printable path of at most 4095 characters" }));
+    event.path = TRY(string_field(request, "path",
+        { .required = false, .max_size = 4095, .what = "a printable path of at most 4095 characters" }));
     event.message = TRY(string_field(request, "message",
         { .required = false, .printable_only = false, .max_size = 4096, .what = "a string of at most 4096 bytes without NUL" }));
     auto time = request.find("time_ms");
-    if (time == request.end() || !time->is_number_integer() || (time->is_number_unsigned() ? time->get<uint64_t>() > INT64_MAX : time->get<int64_t>() < 0))
-        return make_error(ErrorCode::InvalidArgument, "bad failure request: 'time_ms' must be a non-negative integer (milliseconds since the epoch)");
+    bool time_ok = time != request.end() && time->is_number_integer()
+        && (time->is_number_unsigned() ? time->get<uint64_t>() <= INT64_MAX : time->get<int64_t>() >= 0);
+    if (!time_ok)
+        return make_error(ErrorCode::InvalidArgument,
+            "bad failure request: 'time_ms' must be a non-negative integer (milliseconds since the epoch)");
     event.time_ms = time->get<int64_t>();
     return event;
 }

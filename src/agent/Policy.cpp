@@ -101,8 +101,12 @@ Result<PolicyRule> parse_rule(toml::table const& table, std::string const& where
             return make_error(ErrorCode::InvalidArgument, "{}: '{}.{}' must be an integer in 0..{}", source, where, key, limit);
         return std::optional<uint64_t>(static_cast<uint64_t>(*value));
     };
-    if (auto action = TRY(text("action")))
-        rule.action = TRY(parse_recovery_action(*action));
+    if (auto action = TRY(text("action"))) {
+        auto parsed = parse_recovery_action(*action);
+        if (!parsed)
+            return make_error(ErrorCode::InvalidArgument, "{}: '{}.action': {}", source, where, parsed.error().message());
+        rule.action = *parsed;
+    }
     if (auto value = TRY(number("backoff_initial_ms", 3'600'000)))
         rule.backoff_initial_ms = *value;
     if (auto value = TRY(number("backoff_ms", 3'600'000)))

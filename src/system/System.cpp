@@ -114,9 +114,6 @@ Result<IsolationOptions> isolation_options(Config const& config)
 Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions options)
 {
     // Everything a user can get wrong, before anything is created.
-    if (config.mode == Mode::Shadow)
-        return make_error(ErrorCode::Unimplemented, "mode '{}' is not built yet; 'native' and 'nooks' work in this version",
-            mode_name(config.mode));
     std::optional<IsolationOptions> isolation;
     if (config.mode != Mode::Native)
         isolation = TRY(isolation_options(config));
@@ -150,9 +147,17 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
 
     if (isolation) {
         logger()->info("protection domains: process backend; {}", probe_pku().describe());
-        system->m_recovery = std::make_unique<RecoveryManager>(*system->m_kernel,
-            RecoveryManager::Options { .agent_socket = config.isolation.agent,
-                .agent_timeout = std::chrono::milliseconds(config.isolation.agent_timeout_ms) });
+        RecoveryManager::Options recovery { .agent_socket = config.isolation.agent,
+            .agent_timeout = std::chrono::milliseconds(config.isolation.agent_timeout_ms) };
+        if (config.mode == Mode::Shadow) {
+            // The shadow taps the block class before the driver registers anything.
+            system->m_block_shadow = std::make_unique<BlockShadow>(system->m_kernel->block(), BlockShadow::Options {});
+            system->m_kernel->block().set_tap(system->m_block_shadow.get());
+            auto* shadow = system->m_block_shadow.get();
+            recovery.on_restarted = [shadow](IsolatedModule& fresh) { shadow->driver_restarted(fresh); };
+            recovery.on_gave_up = [shadow](IsolatedModule& failed) { shadow->driver_given_up(failed); };
+        }
+        system->m_recovery = std::make_unique<RecoveryManager>(*system->m_kernel, std::move(recovery));
         system->m_disk_driver = TRY(system->m_recovery->load(driver_path, "block", *isolation));
     } else {
         system->m_disk_driver = TRY(system->m_kernel->load_module(driver_path));
@@ -201,6 +206,7 @@ void System::shutdown()
         m_kernel->unload_all();
         m_kernel.reset();
     }
+    m_block_shadow.reset();
     if (m_created_mount) {
         std::error_code error;
         std::filesystem::remove(m_config.mount, error);

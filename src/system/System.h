@@ -16,6 +16,7 @@
 #include "frontends/fuse/FuseDiskFs.h"
 #include "kernel/Kernel.h"
 #include "nooks/recovery/RecoveryManager.h"
+#include "shadow/block/BlockShadow.h"
 #include "system/Config.h"
 
 #include <memory>
@@ -44,6 +45,8 @@ public:
     ControlServer* control() const { return m_control.get(); }
     // Nooks and shadow modes: who restarts failed drivers.
     RecoveryManager* recovery() const { return m_recovery.get(); }
+    // Shadow mode: the block class's shadow driver.
+    BlockShadow* block_shadow() const { return m_block_shadow.get(); }
     // The disk file applications use ("/run/nooks/disks/disk0").
     std::string disk_file() const;
     bool created_image() const { return m_created_image; }
@@ -61,6 +64,7 @@ private:
     std::unique_ptr<FuseDiskFs> m_fuse;
     std::unique_ptr<ControlServer> m_control;
     std::unique_ptr<RecoveryManager> m_recovery;
+    std::unique_ptr<BlockShadow> m_block_shadow;
     bool m_created_mount { false };
     bool m_created_image { false };
 };

@@ -25,7 +25,8 @@ using namespace std::chrono_literals;
 
 FailureEvent event(std::string driver, std::string driver_class = "block", std::string cause = "crash")
 {
-    return { std::move(driver), std::move(driver_class), "/drivers/" + driver + ".so", std::move(cause), "SIGSEGV in queue_rq", 1'764'240'000'000 };
+    auto path = "/drivers/" + driver + ".so";
+    return { std::move(driver), std::move(driver_class), std::move(path), std::move(cause), "SIGSEGV in queue_rq", 1'764'240'000'000 };
 }
 
 bool exists(std::string const& path)

@@ -40,6 +40,10 @@ public:
     // a lost completion. Called by the block watchdog thread. The default logs
     // it (native drivers have no timeout handler); isolated ports fail the driver.
     virtual void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns);
+
+    // A request the driver held has ended (called by the request queue, from
+    // the completing thread, before the submitter is woken). For taps.
+    virtual void completed(Disk& disk, BlockRequest& request, int status) { }
 };
 
 } // namespace nk

@@ -58,6 +58,21 @@ void BlockLayer::watchdog()
 Result<std::shared_ptr<Disk>> BlockLayer::register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
     std::unique_ptr<BlockDriverPort> port, void* private_data)
 {
+    if (m_tap != nullptr)
+        return m_tap->register_disk(owner, device, params, std::move(port), private_data);
+    return create_disk(owner, device, params, std::move(port), private_data);
+}
+
+void BlockLayer::release_disk(Disk& disk, Module& failed_owner)
+{
+    if (m_tap != nullptr && m_tap->keep_disk(disk, failed_owner))
+        return;
+    (void)unregister_disk(disk);
+}
+
+Result<std::shared_ptr<Disk>> BlockLayer::create_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
+    std::unique_ptr<BlockDriverPort> port, void* private_data)
+{
     auto geometry = TRY(DiskGeometry::from_params(params));
     std::shared_ptr<Disk> disk;
     {
@@ -100,7 +115,7 @@ void BlockLayer::unregister_all(Module& owner)
 {
     for (auto const& disk : disks()) {
         if (&disk->owner() == &owner)
-            (void)unregister_disk(*disk);
+            release_disk(*disk, owner);
     }
 }
 

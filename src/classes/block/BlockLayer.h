@@ -9,6 +9,7 @@
 
 #include "base/Error.h"
 #include "base/ThreadAnnotations.h"
+#include "classes/block/BlockTap.h"
 #include "classes/block/Disk.h"
 
 #include <memory>
@@ -36,13 +37,22 @@ public:
     BlockLayer(BlockLayer const&) = delete;
     BlockLayer& operator=(BlockLayer const&) = delete;
 
-    // Registers a disk for `owner`. InvalidArgument (names the bad parameter),
-    // AlreadyExists if a live disk has the name.
+    // Registers a disk for `owner` (through the tap, if one is installed).
+    // InvalidArgument (names the bad parameter), AlreadyExists if a live disk has the name.
     Result<std::shared_ptr<Disk>> register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
         std::unique_ptr<BlockDriverPort> port, void* private_data);
+    // The same, never through the tap (the tap's own way to create a disk).
+    Result<std::shared_ptr<Disk>> create_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
+        std::unique_ptr<BlockDriverPort> port, void* private_data);
+    // A failed driver's disk: unregistered, unless the tap keeps it for the driver's next instance.
+    void release_disk(Disk& disk, Module& failed_owner);
+
+    // Installs a tap (a shadow driver) before any disk is registered. Not owned.
+    void set_tap(BlockTap* tap) { m_tap = tap; }
+    BlockTap* tap() const { return m_tap; }
     // Kills and forgets the disk. NotFound if it is not registered.
     Result<void> unregister_disk(Disk& disk);
-    // Unregisters every disk `owner` registered.
+    // Releases every disk `owner` holds (release_disk each).
     void unregister_all(Module& owner);
 
     std::shared_ptr<Disk> find(std::string const& name) const;
@@ -66,6 +76,7 @@ private:
     // still name them, and they must find a dead disk, not freed memory.
     std::vector<std::shared_ptr<Disk>> m_graveyard NK_GUARDED_BY(m_mutex);
     std::vector<BlockLayerListener*> m_listeners NK_GUARDED_BY(m_mutex);
+    BlockTap* m_tap { nullptr };
     uint64_t m_next_id NK_GUARDED_BY(m_mutex) { 1 };
 
     void watchdog();

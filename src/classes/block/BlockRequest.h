@@ -61,6 +61,7 @@ struct BlockRequest {
 
     // Queue state.
     uint32_t tag { 0 };
+    uint32_t attempts { 0 }; // times it was in flight when its driver failed
     uint64_t dma_addr { 0 };
     uint64_t submit_ns { 0 };
 

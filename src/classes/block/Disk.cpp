@@ -49,7 +49,7 @@ Disk::Disk(uint64_t id, DiskGeometry geometry, Module& owner, BusDevice* device,
     void* private_data)
     : m_id(id)
     , m_geometry(std::move(geometry))
-    , m_owner(owner)
+    , m_owner(&owner)
     , m_device(device)
     , m_port(std::move(port))
     , m_private_data(private_data)

@@ -51,7 +51,10 @@ public:
     uint64_t id() const { return m_id; }
     DiskGeometry const& geometry() const { return m_geometry; }
     std::string const& name() const { return m_geometry.name; }
-    Module& owner() const { return m_owner; }
+    // The driver serving the disk. A shadow driver moves a disk to its driver's
+    // next instance after a failure, so this may change (never to null).
+    Module& owner() const { return *m_owner.load(std::memory_order_acquire); }
+    void set_owner(Module& owner) { m_owner.store(&owner, std::memory_order_release); }
     BusDevice* device() const { return m_device; }
     void* private_data() const { return m_private_data; }
     RequestQueue& queue() { return m_queue; }
@@ -75,7 +78,7 @@ public:
 private:
     uint64_t m_id;
     DiskGeometry m_geometry;
-    Module& m_owner;
+    std::atomic<Module*> m_owner;
     BusDevice* m_device;
     std::unique_ptr<BlockDriverPort> m_port;
     void* m_private_data;

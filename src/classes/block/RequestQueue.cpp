@@ -193,6 +193,7 @@ Result<void> RequestQueue::end_request(uint32_t tag, int status)
     }
     if (request->op != BlockOp::Flush && m_iommu != nullptr)
         (void)m_iommu->unmap(request->dma_addr);
+    m_port.completed(m_disk, *request, status);
     finish(*request, status);
     for (auto* other : failed)
         finish(*other, NK_BLK_STS_IOERR);
@@ -235,6 +236,61 @@ void RequestQueue::kill()
     }
     for (auto* request : unmapped)
         finish(*request, NK_BLK_STS_IOERR);
+}
+
+size_t RequestQueue::requeue_in_flight()
+{
+    std::vector<BlockRequest*> taken;
+    {
+        std::scoped_lock lock(m_mutex);
+        for (auto*& slot : m_in_flight) {
+            if (slot != nullptr) {
+                taken.push_back(slot);
+                slot = nullptr;
+            }
+        }
+        // Oldest first, ahead of everything queued behind them.
+        std::ranges::sort(taken, {}, &BlockRequest::submit_ns);
+        for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
+            (*it)->attempts++;
+            m_pending.push_front(*it);
+        }
+        m_stalled = false;
+        m_reported.clear();
+    }
+    return taken.size();
+}
+
+bool RequestQueue::fail_request(BlockRequest* request, int status)
+{
+    {
+        std::scoped_lock lock(m_mutex);
+        bool in_flight = request->tag < m_depth && m_in_flight[request->tag] == request;
+        bool pending = std::ranges::find(m_pending, request) != m_pending.end();
+        if (!in_flight && !pending)
+            return false;
+        if (in_flight)
+            m_in_flight[request->tag] = nullptr;
+        std::erase(m_pending, request);
+        std::erase(m_active, request);
+        m_free_tags.push_back(request->tag);
+        m_stats.completed++;
+        m_stats.failed++;
+    }
+    if (request->op != BlockOp::Flush && m_iommu != nullptr)
+        (void)m_iommu->unmap(request->dma_addr);
+    m_port.completed(m_disk, *request, status);
+    finish(*request, status);
+    raise_softirq(&RequestQueue::dispatch_softirq, this);
+    return true;
+}
+
+std::vector<BlockRequest*> RequestQueue::outstanding() const
+{
+    std::scoped_lock lock(m_mutex);
+    std::vector<BlockRequest*> result(m_active.begin(), m_active.end());
+    result.insert(result.end(), m_blocked.begin(), m_blocked.end());
+    return result;
 }
 
 std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t now_ns, uint64_t timeout_ns)

@@ -72,6 +72,17 @@ public:
     Stats stats() const;
     uint32_t depth() const { return m_depth; }
 
+    // The driver holding the in-flight requests is gone (shadow recovery):
+    // every in-flight request goes back to the head of the queue, in
+    // submission order, keeping its tag and DMA mapping, with its attempts
+    // counted. Returns how many.
+    size_t requeue_in_flight();
+    // Fails one request that is in flight or queued (e.g. a request that kills
+    // its driver every time) with `status`. False if it is not there.
+    bool fail_request(BlockRequest* request, int status);
+    // Every request the queue holds that has not completed (in flight, queued, blocked).
+    std::vector<BlockRequest*> outstanding() const;
+
     // Tags of requests the driver has held longer than `timeout_ns` (each is
     // reported once).
     std::vector<std::pair<uint32_t, uint64_t>> take_timed_out(uint64_t now_ns, uint64_t timeout_ns);

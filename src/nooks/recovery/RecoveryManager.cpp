@@ -248,8 +248,6 @@ void RecoveryManager::recover(std::string const& key, IsolatedModule& module)
     }
     stage("release", [&] {
         auto held = module.tracker().count();
-        if (m_options.before_release)
-            m_options.before_release(module);
         module.release_resources();
         return fmt::format("{} objects", held);
     });
@@ -283,6 +281,8 @@ void RecoveryManager::recover(std::string const& key, IsolatedModule& module)
 
         if (decision.action == RecoveryAction::GiveUp) {
             record.outcome = "gave up: the driver stays disabled";
+            if (m_options.on_gave_up)
+                m_options.on_gave_up(module);
             std::scoped_lock lock(m_mutex);
             driver->status.state = DriverState::Disabled;
             break;

@@ -80,8 +80,8 @@ public:
         PolicyRule builtin { builtin_policy() };
         // Called after a driver is back (reinit done), e.g. for the shadow driver.
         std::function<void(IsolatedModule& fresh)> on_restarted;
-        // Retained-object hook for classes (shadow): called before release.
-        std::function<void(IsolatedModule& failed)> before_release;
+        // Called when the policy gives up on a driver (e.g. the shadow fails what it held).
+        std::function<void(IsolatedModule& failed)> on_gave_up;
     };
 
     RecoveryManager(Kernel& kernel, Options options);

@@ -44,8 +44,11 @@ Result<XpcReply> KernelWrappers::blk_register_disk(IncomingCall const& call, Rep
     if (!disk)
         return XpcReply { -disk.error().to_errno(), 0 };
     auto* raw = disk->get();
+    auto& module = m_module;
+    // Released with a failed driver: the block class (or its shadow) decides the disk's fate.
     auto handle = m_module.tracker().add(ObjectType::Disk, Lifetime::Explicit, raw, 0,
-        fmt::format("disk {} ({} sectors)", raw->name(), raw->geometry().capacity_sectors), [&block, raw] { (void)block.unregister_disk(*raw); });
+        fmt::format("disk {} ({} sectors)", raw->name(), raw->geometry().capacity_sectors),
+        [&block, raw, &module] { block.release_disk(*raw, module); });
     port_raw->set_disk_handle(handle);
     return XpcReply { 0, handle };
 }
