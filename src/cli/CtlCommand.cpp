@@ -17,6 +17,8 @@ struct CtlFlags {
     std::string fault;
     std::string entry { "any" };
     int64_t after { 1 };
+    std::optional<uint64_t> sector;
+    bool repeat { false };
 };
 
 void print_table(std::vector<std::vector<std::string>> const& rows)
@@ -149,13 +151,17 @@ void add_ctl_command(CLI::App& app, int& result)
     inject->add_option("driver", flags->driver, "Driver name")->required();
     inject->add_option("fault", flags->fault,
         "null-deref, wild-write-kernel, wild-write-own, stack-corrupt, hang, forbidden-syscall, bad-param, bad-param-freed, "
-        "bad-param-handle, double-free, leak, panic, skip-init")->required();
+        "bad-param-handle, double-free, leak, panic, skip-init; none disarms")->required();
     inject->add_option("--after", flags->after, "Fire on the Nth matching call (default 1: the next)")->check(CLI::Range(1, 1'000'000'000));
     inject->add_option("--entry", flags->entry, "Entry point: blk_queue_rq, irq_handler, blk_ioctl, bus_probe, module_init... (default: any)");
+    inject->add_option("--sector", flags->sector, "Only block requests starting at this sector");
+    inject->add_flag("--repeat", flags->repeat, "Fire on every matching call from the Nth on, in every restarted instance too (a deterministic fault); `inject DRIVER none` disarms");
     inject->callback([flags, &result] {
-        result = run(*flags,
-            { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry }, { "after", flags->after } },
-            print_done);
+        nlohmann::json request { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry },
+            { "after", flags->after }, { "repeat", flags->repeat } };
+        if (flags->sector)
+            request["sector"] = *flags->sector;
+        result = run(*flags, request, print_done);
     });
 
     auto* objects = ctl->add_subcommand("objects", "The kernel objects a driver holds");

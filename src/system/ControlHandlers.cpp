@@ -160,29 +160,48 @@ void add_control_handlers(ControlServer& server, System& system)
 
     server.add("inject", [&system](nlohmann::json const& request) -> Result<nlohmann::json> {
         auto name = request.value("driver", std::string());
-        auto fault = TRY(inject::parse_fault(request.value("fault", std::string())));
+        auto fault_name = request.value("fault", std::string());
+        bool disarm = fault_name == "none";
+        auto fault = disarm ? inject::Fault::count : TRY(inject::parse_fault(fault_name));
         auto entry = TRY(inject::parse_entry(request.value("entry", std::string("any"))));
         auto after = request.value("after", int64_t(1));
         if (after < 1 || after > 1'000'000'000)
             return make_error(ErrorCode::InvalidArgument, "inject: --after must be 1..1000000000");
+        std::optional<uint64_t> sector;
+        if (request.contains("sector") && !request["sector"].is_null()) {
+            if (!request["sector"].is_number_unsigned())
+                return make_error(ErrorCode::InvalidArgument, "inject: --sector must be a sector number");
+            sector = request["sector"].get<uint64_t>();
+        }
+        bool repeat = request.value("repeat", false);
         auto* module = system.kernel().find_module(name);
         if (module == nullptr)
             return make_error(ErrorCode::NotFound, "inject: no driver named {} is loaded", name);
-        auto description = fmt::format("{} at call {} of {}", inject::fault_name(fault), after, entry ? abi::name_of(*entry) : "any entry");
+        auto description = disarm ? std::string("nothing (disarmed)")
+                                  : fmt::format("{} at {} {} of {}{}", inject::fault_name(fault), repeat ? "every call from" : "call", after,
+                                        entry ? abi::name_of(*entry) : "any entry", sector ? fmt::format(" on sector {}", *sector) : "");
+        IsolationOptions::Injection injection { static_cast<uint32_t>(disarm ? 0xff : static_cast<uint32_t>(fault)),
+            entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after), sector.value_or(~0ull), repeat };
         bool at_start = entry && (*entry == abi::DriverEntry::module_init || *entry == abi::DriverEntry::bus_probe);
-        if (auto* isolated = dynamic_cast<IsolatedModule*>(module); isolated != nullptr && at_start) {
+        auto* isolated = dynamic_cast<IsolatedModule*>(module);
+        if (isolated != nullptr && at_start) {
             // Initialization already ran in this instance: aim at the next one (after a failure or `restart`).
             if (system.recovery() == nullptr)
-                return make_error(ErrorCode::FailedPrecondition, "inject: {} at initialization needs recovery (nooks mode)", inject::fault_name(fault));
-            TRY(system.recovery()->inject_at_next_start(name,
-                { static_cast<uint32_t>(fault), static_cast<uint32_t>(*entry), static_cast<uint32_t>(after) }, description));
+                return make_error(ErrorCode::FailedPrecondition, "inject: a fault at initialization needs recovery (nooks mode)");
+            TRY(system.recovery()->inject_at_next_start(name, injection, description));
             description += " of the next instance";
         } else if (isolated != nullptr) {
-            TRY(isolated->inject(static_cast<uint32_t>(fault), entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after)));
-            if (system.recovery() != nullptr)
-                system.recovery()->note_injection(name, description);
+            TRY(isolated->inject(injection));
+            if (auto* recovery = system.recovery()) {
+                recovery->note_injection(name, description);
+                if (repeat || disarm)
+                    TRY(recovery->set_sticky_injection(name, disarm ? std::nullopt : std::optional(injection)));
+            }
         } else if (auto* native = dynamic_cast<NativeModule*>(module)) {
-            native->injector().arm(fault, entry, static_cast<uint32_t>(after));
+            if (disarm)
+                native->injector().disarm();
+            else
+                native->injector().arm(fault, { entry, static_cast<uint32_t>(after), sector, repeat });
         }
         return nlohmann::json { { "driver", name }, { "armed", description } };
     });

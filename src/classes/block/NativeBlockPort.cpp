@@ -58,7 +58,7 @@ Result<size_t> NativeBlockPort::queue_rqs(Disk& disk, std::span<BlockRequest* co
     for (size_t i = 0; i < batch.size(); ++i) {
         auto copy = to_driver_request(*batch[i]);
         bool last = i + 1 == batch.size();
-        if (native_inject(m_owner, abi::DriverEntry::blk_queue_rq, disk.private_data())) {
+        if (native_inject(m_owner, abi::DriverEntry::blk_queue_rq, disk.private_data(), batch[i]->sector)) {
             statuses[i] = NK_BLK_STS_OK; // "taken", never to complete: what a skipped queue_rq means
             continue;
         }

@@ -39,12 +39,12 @@ NativeModule::~NativeModule()
 // A word in the kernel's read-only data: a wild write to kernel memory lands here.
 static uint64_t const kernel_readonly_word = 0;
 
-bool native_inject(Module& module, abi::DriverEntry entry, void* own_data)
+bool native_inject(Module& module, abi::DriverEntry entry, void* own_data, std::optional<uint64_t> sector)
 {
     auto* native = dynamic_cast<NativeModule*>(&module);
     if (native == nullptr || !native->injector().armed())
         return false;
-    auto fault = native->injector().check(entry);
+    auto fault = native->injector().check(entry, sector);
     if (!fault)
         return false;
     inject::perform(*fault, { own_data, const_cast<uint64_t*>(&kernel_readonly_word) });

@@ -41,6 +41,6 @@ private:
 // Before a native port calls the driver: performs an armed fault, in the
 // kernel process (there is no protection in native mode). Returns true if the
 // call must be skipped and reported as successful (skip-init).
-bool native_inject(Module& module, abi::DriverEntry entry, void* own_data);
+bool native_inject(Module& module, abi::DriverEntry entry, void* own_data, std::optional<uint64_t> sector = std::nullopt);
 
 } // namespace nk

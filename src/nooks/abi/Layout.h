@@ -131,6 +131,9 @@ struct Bootstrap {
     uint32_t inject_fault;
     uint32_t inject_entry; // DriverEntry, or 0xffff: any
     uint32_t inject_after;
+    uint32_t inject_repeat;
+    uint32_t inject_has_sector;
+    uint64_t inject_sector;
     char driver_path[256]; // for messages only; the domain opens nothing
     char module_name[32];
 };

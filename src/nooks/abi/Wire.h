@@ -38,7 +38,7 @@
 // kernel objects as handles the kernel's object tracker assigned.
 //
 //   kernel -> driver                 words
-//   inject (the runtime, not the driver)  fault, entry (0xffff: any), after
+//   inject (the runtime, not the driver)  fault (0xff: disarm), entry (0xffff: any), after, sector (~0: any), repeat
 //   module_init / module_exit        -
 //   bus_probe                        probe, dev, vendor, device
 //   bus_remove                       remove, dev

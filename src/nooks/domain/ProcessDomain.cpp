@@ -115,10 +115,15 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     bootstrap.kernel_area_fd = 3;
     bootstrap.domain_area_fd = 4;
     bootstrap.flags = m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp;
-    bootstrap.inject_armed = m_options.inject_fault != UINT32_MAX ? 1 : 0;
-    bootstrap.inject_fault = m_options.inject_fault;
-    bootstrap.inject_entry = m_options.inject_entry;
-    bootstrap.inject_after = m_options.inject_after;
+    if (auto const& injection = m_options.injection) {
+        bootstrap.inject_armed = 1;
+        bootstrap.inject_fault = injection->fault;
+        bootstrap.inject_entry = injection->entry;
+        bootstrap.inject_after = injection->after;
+        bootstrap.inject_repeat = injection->repeat ? 1 : 0;
+        bootstrap.inject_has_sector = injection->sector != ~0ull ? 1 : 0;
+        bootstrap.inject_sector = injection->sector;
+    }
     std::strncpy(bootstrap.driver_path, driver_path.c_str(), sizeof(bootstrap.driver_path) - 1);
 
     // Move the three descriptors out of 3..5 first, so dup2 onto them always copies.

@@ -11,6 +11,7 @@
 #include "nooks/domain/ProtectionDomain.h"
 
 #include <atomic>
+#include <optional>
 #include <memory>
 #include <thread>
 
@@ -26,10 +27,8 @@ public:
         uint32_t gid { 65534 };
         bool seccomp { true };
         std::chrono::milliseconds start_timeout { std::chrono::seconds(10) };
-        // Armed in the domain before the first call: fault, entry, after (fault == UINT32_MAX: none).
-        uint32_t inject_fault { UINT32_MAX };
-        uint32_t inject_entry { 0xffff };
-        uint32_t inject_after { 1 };
+        // Armed in the domain before the first call.
+        std::optional<DomainInjection> injection;
     };
 
     static Result<std::unique_ptr<ProcessDomain>> create(Options options);

@@ -19,6 +19,15 @@
 
 namespace nk {
 
+// A fault armed in a domain's injector before the driver's first call.
+struct DomainInjection {
+    uint32_t fault;
+    uint32_t entry;        // DriverEntry, or 0xffff: any
+    uint32_t after;
+    uint64_t sector { ~0ull }; // ~0: any
+    bool repeat { false };
+};
+
 struct DomainEnd {
     bool by_signal { false };
     int status { 0 };          // exit status, or the signal number

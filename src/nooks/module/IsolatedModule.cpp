@@ -34,9 +34,7 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
         .uid = options.uid,
         .gid = options.gid,
         .seccomp = options.seccomp,
-        .inject_fault = options.injection ? options.injection->fault : UINT32_MAX,
-        .inject_entry = options.injection ? options.injection->entry : 0xffffu,
-        .inject_after = options.injection ? options.injection->after : 1u }));
+        .injection = options.injection }));
     module->m_wrappers = std::make_unique<KernelWrappers>(*module);
     auto* raw = module.get();
     module->m_xpc = std::make_unique<XpcEndpoint>(module->m_domain->memory(), *module->m_wrappers,
@@ -109,9 +107,10 @@ Result<XpcReply> IsolatedModule::call(CrossingScope::Kind kind, abi::DriverEntry
     return m_xpc->call(entry, std::span(words.begin(), words.size()));
 }
 
-Result<void> IsolatedModule::inject(uint32_t fault, uint32_t entry, uint32_t after)
+Result<void> IsolatedModule::inject(IsolationOptions::Injection injection)
 {
-    auto reply = TRY(call(CrossingScope::Kind::Process, abi::DriverEntry::inject, { fault, entry, after }));
+    auto reply = TRY(call(CrossingScope::Kind::Process, abi::DriverEntry::inject,
+        { injection.fault, injection.entry, injection.after, injection.sector, injection.repeat ? 1u : 0u }));
     if (reply.result != 0)
         return make_error(ErrorCode::InvalidArgument, "the domain refused the injection ({})", reply.result);
     return {};

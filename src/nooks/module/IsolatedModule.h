@@ -42,11 +42,7 @@ struct IsolationOptions {
     std::string launcher; // empty: nooks-domain next to this program
     size_t max_objects { 1024 }; // kernel objects a driver may hold; more is a failure (too many resources)
     // A fault armed in the domain before the driver's first call (aimed at initialization).
-    struct Injection {
-        uint32_t fault;
-        uint32_t entry; // DriverEntry or 0xffff: any
-        uint32_t after;
-    };
+    using Injection = DomainInjection;
     std::optional<Injection> injection;
 };
 
@@ -93,8 +89,8 @@ public:
     // Calls into the driver inside a crossing (attribution, softirqs on exit).
     Result<XpcReply> call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words);
 
-    // Arms the domain runtime's fault injector (`nooks ctl inject`).
-    Result<void> inject(uint32_t fault, uint32_t entry, uint32_t after);
+    // Arms (or, with fault 0xff, disarms) the domain runtime's fault injector (`nooks ctl inject`).
+    Result<void> inject(IsolationOptions::Injection injection);
 
     // The driver failed. The first record wins; later ones are ignored.
     void fail(FailureRecord record);

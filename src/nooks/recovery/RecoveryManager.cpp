@@ -83,6 +83,8 @@ Result<IsolatedModule*> RecoveryManager::start_instance(std::string const& key, 
     {
         std::scoped_lock lock(m_mutex);
         options.injection = std::exchange(driver.next_start_injection, std::nullopt);
+        if (!options.injection)
+            options.injection = driver.sticky_injection;
     }
     auto module = TRY(stage("reload", [&]() { return IsolatedModule::load(m_kernel, path, options); }));
     auto* raw = module.get();
@@ -120,6 +122,16 @@ Result<void> RecoveryManager::inject_at_next_start(std::string const& name, Isol
         return make_error(ErrorCode::NotFound, "inject: no driver named {}", name);
     it->second.next_start_injection = injection;
     it->second.injected = description;
+    return {};
+}
+
+Result<void> RecoveryManager::set_sticky_injection(std::string const& name, std::optional<IsolationOptions::Injection> injection)
+{
+    std::scoped_lock lock(m_mutex);
+    auto it = m_drivers.find(name);
+    if (it == m_drivers.end())
+        return make_error(ErrorCode::NotFound, "inject: no driver named {}", name);
+    it->second.sticky_injection = injection;
     return {};
 }
 

@@ -99,6 +99,9 @@ public:
     // An injection aimed at initialization (module_init, bus_probe): armed in the
     // driver's next instance, before its first call.
     Result<void> inject_at_next_start(std::string const& driver, IsolationOptions::Injection injection, std::string const& description);
+    // A repeating injection (a deterministic fault) follows the driver into every
+    // new instance until it is disarmed (nullopt).
+    Result<void> set_sticky_injection(std::string const& driver, std::optional<IsolationOptions::Injection> injection);
 
     // Waits until no recovery is queued or running. False on timeout.
     bool wait_idle(std::chrono::milliseconds timeout) const;
@@ -114,6 +117,7 @@ private:
         std::deque<uint64_t> failure_times; // monotonic ns, within the largest window
         std::string injected;
         std::optional<IsolationOptions::Injection> next_start_injection;
+        std::optional<IsolationOptions::Injection> sticky_injection;
     };
 
     // `key`: the driver's name as first loaded; a replacement binary may call itself otherwise.

@@ -50,21 +50,30 @@ void* own_data(abi::DriverEntry entry, uint64_t const* w)
 
 } // namespace
 
-void arm_injection(uint32_t fault, uint32_t entry, uint32_t after)
+void arm_injection(uint32_t fault, uint32_t entry, uint32_t after, uint64_t sector, bool repeat)
 {
-    if (fault >= static_cast<uint32_t>(inject::Fault::count))
+    if (fault >= static_cast<uint32_t>(inject::Fault::count)) {
+        injector.disarm();
         return;
-    std::optional<abi::DriverEntry> target;
+    }
+    inject::Trigger trigger;
     if (entry < abi::driver_entry_count)
-        target = static_cast<abi::DriverEntry>(entry);
-    injector.arm(static_cast<inject::Fault>(fault), target, after);
+        trigger.entry = static_cast<abi::DriverEntry>(entry);
+    trigger.after = after;
+    if (sector != ~0ull)
+        trigger.sector = sector;
+    trigger.repeat = repeat;
+    injector.arm(static_cast<inject::Fault>(fault), trigger);
 }
 
 int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
 {
     auto& runtime = Runtime::the();
     word = 0;
-    if (auto fault = injector.check(entry)) {
+    std::optional<uint64_t> sector;
+    if (entry == abi::DriverEntry::blk_queue_rq && w[2] != 0)
+        sector = reinterpret_cast<nk_blk_request const*>(w[2])->sector;
+    if (auto fault = injector.check(entry, sector)) {
         // The kernel area is mapped read-only here: the wild write's target.
         inject::Target target { own_data(entry, w), const_cast<abi::Bootstrap*>(&runtime.bootstrap()) };
         inject::perform(*fault, target);
@@ -76,9 +85,8 @@ int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
     case abi::DriverEntry::flush:
         return 0;
     case abi::DriverEntry::inject:
-        if (w[0] >= static_cast<uint64_t>(inject::Fault::count))
-            return -EINVAL;
-        arm_injection(static_cast<uint32_t>(w[0]), static_cast<uint32_t>(std::min<uint64_t>(w[1], 0xffff)), static_cast<uint32_t>(w[2]));
+        arm_injection(static_cast<uint32_t>(std::min<uint64_t>(w[0], 0xff)), static_cast<uint32_t>(std::min<uint64_t>(w[1], 0xffff)),
+            static_cast<uint32_t>(w[2]), w[3], w[4] != 0);
         return 0;
     case abi::DriverEntry::module_init:
         return runtime.module()->init();

@@ -12,7 +12,8 @@ namespace nk::runtime {
 // entry defines. Returns the driver's result; `word` receives a second result.
 int64_t run_entry(abi::DriverEntry entry, uint64_t const* words, uint64_t& word);
 
-// Arms the fault injector (from the bootstrap page, before the first call).
-void arm_injection(uint32_t fault, uint32_t entry, uint32_t after);
+// Arms the fault injector: fault (0xff: disarm), entry (0xffff: any), the Nth
+// call, the sector (~0: any) and whether it repeats.
+void arm_injection(uint32_t fault, uint32_t entry, uint32_t after, uint64_t sector, bool repeat);
 
 } // namespace nk::runtime

@@ -67,7 +67,8 @@ int main(int argc, char** argv)
         runtime.die(abi::FaultKind::RuntimeError, name.error().message().c_str());
 
     if (bootstrap.inject_armed != 0)
-        runtime::arm_injection(bootstrap.inject_fault, bootstrap.inject_entry, bootstrap.inject_after);
+        runtime::arm_injection(bootstrap.inject_fault, bootstrap.inject_entry, bootstrap.inject_after,
+            bootstrap.inject_has_sector != 0 ? bootstrap.inject_sector : ~0ull, bootstrap.inject_repeat != 0);
     runtime.ready();
     // The workers serve; this thread has nothing left to do.
     std::atomic<uint32_t> forever { 0 };

@@ -84,8 +84,12 @@ Result<size_t> ShadowBlockPort::queue_rqs(Disk& disk, std::span<BlockRequest* co
     if (batch[0]->attempts > 0)
         m_suspects_in_flight.fetch_add(1);
     auto handed = driver->queue_rqs(disk, batch.first(1), statuses.first(1));
-    if (!handed)
-        return std::unexpected(std::move(handed.error()));
+    if (!handed) {
+        // The driver failed with this request alone in flight: it stays in
+        // flight (its attempt counts), the others were never handed over.
+        statuses[0] = NK_BLK_STS_OK;
+        return batch.size();
+    }
     if (statuses[0] != NK_BLK_STS_OK && batch[0]->attempts > 0)
         m_suspects_in_flight.fetch_sub(1);
     return batch.size();

@@ -59,27 +59,41 @@ Result<std::optional<abi::DriverEntry>> parse_entry(std::string_view name)
     return make_error(ErrorCode::InvalidArgument, "unknown entry point '{}' (known: {})", name, known);
 }
 
-void Injector::arm(Fault fault, std::optional<abi::DriverEntry> entry, uint32_t after)
+void Injector::arm(Fault fault, Trigger trigger)
 {
     m_armed.store(false, std::memory_order_release);
     m_fault.store(static_cast<uint8_t>(fault));
-    m_entry.store(entry ? static_cast<int>(*entry) : -1);
-    m_remaining.store(std::max(after, 1u));
+    m_entry.store(trigger.entry ? static_cast<int>(*trigger.entry) : -1);
+    m_remaining.store(std::max(trigger.after, 1u));
+    m_repeat.store(trigger.repeat);
+    m_has_sector.store(trigger.sector.has_value());
+    m_sector.store(trigger.sector.value_or(0));
     m_armed.store(true, std::memory_order_release);
 }
 
 void Injector::disarm() { m_armed.store(false, std::memory_order_release); }
 
-std::optional<Fault> Injector::check(abi::DriverEntry entry)
+std::optional<Fault> Injector::check(abi::DriverEntry entry, std::optional<uint64_t> sector)
 {
     if (!m_armed.load(std::memory_order_acquire))
         return std::nullopt;
     // The kernel's own housekeeping crossings are not the driver's calls.
-    if (entry == abi::DriverEntry::null || entry == abi::DriverEntry::flush)
+    if (entry == abi::DriverEntry::null || entry == abi::DriverEntry::flush || entry == abi::DriverEntry::inject)
         return std::nullopt;
     auto target = m_entry.load();
     if (target >= 0 && target != static_cast<int>(entry))
         return std::nullopt;
+    if (m_has_sector.load() && (!sector || *sector != m_sector.load()))
+        return std::nullopt;
+    if (m_repeat.load()) {
+        // From the Nth matching call on, every one.
+        auto remaining = m_remaining.load();
+        if (remaining > 1) {
+            m_remaining.compare_exchange_strong(remaining, remaining - 1);
+            return std::nullopt;
+        }
+        return static_cast<Fault>(m_fault.load());
+    }
     if (m_remaining.fetch_sub(1) != 1)
         return std::nullopt;
     // This call is the Nth: fire once.

@@ -52,13 +52,23 @@ Result<Fault> parse_fault(std::string_view name);
 Result<std::optional<abi::DriverEntry>> parse_entry(std::string_view name);
 
 // Arming and counting (thread-safe). One injection armed at a time.
+// Where a fault fires. A sector narrows it to the block requests that start
+// there; `repeat` makes it fire on every matching call from the Nth on (a
+// deterministic fault: the same request breaks the driver every time).
+struct Trigger {
+    std::optional<abi::DriverEntry> entry; // none: any entry
+    uint32_t after { 1 };
+    std::optional<uint64_t> sector;
+    bool repeat { false };
+};
+
 class Injector {
 public:
-    void arm(Fault fault, std::optional<abi::DriverEntry> entry, uint32_t after);
+    void arm(Fault fault, Trigger trigger);
     void disarm();
-    // Called before every entry call. Returns the fault when this call is the
-    // one it was armed for; at most once per arming.
-    std::optional<Fault> check(abi::DriverEntry entry);
+    // Called before every entry call (`sector`: the request's, for queue_rq).
+    // Returns the fault when this call is one it was armed for.
+    std::optional<Fault> check(abi::DriverEntry entry, std::optional<uint64_t> sector = std::nullopt);
     bool armed() const { return m_armed.load(std::memory_order_acquire); }
 
 private:
@@ -66,6 +76,9 @@ private:
     std::atomic<uint32_t> m_remaining { 0 };
     std::atomic<int> m_entry { -1 }; // -1: any
     std::atomic<uint8_t> m_fault { 0 };
+    std::atomic<bool> m_repeat { false };
+    std::atomic<bool> m_has_sector { false };
+    std::atomic<uint64_t> m_sector { 0 };
 };
 
 // What a fault needs from where it runs.

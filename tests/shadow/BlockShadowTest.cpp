@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+// The block shadow driver: applications' I/O rides through driver failures.
+
+#include "ShadowFixture.h"
+#include "control/ControlServer.h"
+
+#include <hw/nkdisk.h>
+
+#include <atomic>
+
+namespace nk {
+namespace {
+
+using test::pattern;
+
+class BlockShadow_ : public test::ShadowFixture {
+protected:
+    void SetUp() override { boot(); }
+};
+
+// A stream of writes and flushes across one crash of each kind: no request
+// fails, the same disk object serves throughout, the data is all there.
+TEST_F(BlockShadow_, CrashesUnderLoad_NoErrorSameDiskDataIntact)
+{
+    constexpr size_t chunk = 64 * 1024;
+    constexpr int chunks = 256; // 16 MiB
+    std::atomic<int> errors { 0 };
+    std::atomic<int> progress { 0 };
+    std::thread writer([&] {
+        for (int i = 0; i < chunks; ++i) {
+            if (!BlockIo::write(*disk, uint64_t(i) * chunk, pattern(chunk, uint32_t(i)), false))
+                errors++;
+            if (i % 16 == 15 && !BlockIo::flush(*disk))
+                errors++;
+            progress = i + 1;
+        }
+    });
+    std::vector<nlohmann::json> faults { { { "fault", "null-deref" }, { "entry", "blk_queue_rq" } },
+        { { "fault", "panic" }, { "entry", "irq_handler" } }, { { "fault", "hang" }, { "entry", "blk_queue_rq" } },
+        { { "fault", "wild-write-own" }, { "entry", "irq_handler" } }, { { "fault", "forbidden-syscall" }, { "entry", "blk_queue_rq" } },
+        { { "fault", "bad-param" }, { "entry", "blk_queue_rq" } } };
+    unsigned expected = 0;
+    for (auto const& fault : faults) {
+        // Space the faults through the workload.
+        auto target = (static_cast<int>(expected) + 1) * chunks / static_cast<int>(faults.size() + 1);
+        while (progress < target && progress < chunks)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (progress >= chunks)
+            break;
+        inject(fault);
+        ++expected;
+        ASSERT_TRUE(wait_restarts(expected)) << "fault " << fault.dump() << " was not recovered";
+    }
+    writer.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_GE(restarts(), 1u);
+    EXPECT_EQ(system->kernel().block().find("disk0"), disk); // the same disk all along
+    EXPECT_EQ(disk->queue().stats().failed, 0u);
+    for (int i = 0; i < chunks; ++i) {
+        std::vector<std::byte> back(chunk);
+        ASSERT_TRUE(BlockIo::read(*disk, uint64_t(i) * chunk, back));
+        ASSERT_EQ(back, pattern(chunk, uint32_t(i))) << "chunk " << i;
+    }
+    auto status = shadow_status();
+    EXPECT_EQ(status.failures, restarts());
+    EXPECT_FALSE(status.active);
+}
+
+// What applications configured survives the driver: the write-cache setting
+// is replayed into the new instance (and reaches the controller again).
+TEST_F(BlockShadow_, Configuration_Replayed)
+{
+    ASSERT_TRUE(disk->open());
+    ASSERT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 0).value(), 0);
+    inject({ { "fault", "null-deref" }, { "entry", "blk_queue_rq" } });
+    std::vector<std::byte> data(4096, std::byte(7));
+    ASSERT_TRUE(BlockIo::write(*disk, 0, data, false));
+    ASSERT_TRUE(wait_restarts(1));
+    EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
+    EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
+    auto status = shadow_status();
+    EXPECT_EQ(status.opens, 1u);
+    EXPECT_EQ(status.write_cache, 0u);
+    disk->release();
+}
+
+// A request that kills the driver every time fails alone, with EIO, after
+// three tries; the rest of the disk is served, before and after.
+TEST_F(BlockShadow_, DeterministicFault_FailsAloneRestServed)
+{
+    constexpr uint64_t poison = 4096; // sector
+    inject({ { "fault", "null-deref" }, { "entry", "blk_queue_rq" }, { "sector", poison }, { "repeat", true } });
+    std::atomic<int> other_errors { 0 };
+    // The neighbour writes elsewhere (from 8 MiB on), at the same time.
+    std::thread neighbour([&] {
+        for (int i = 0; i < 64; ++i) {
+            if (!BlockIo::write(*disk, (8u << 20) + uint64_t(i) * 65536, pattern(65536, uint32_t(i)), false))
+                other_errors++;
+        }
+    });
+    std::vector<std::byte> data(4096, std::byte(1));
+    auto poisoned = BlockIo::write(*disk, poison * 512, data, false);
+    neighbour.join();
+    ASSERT_FALSE(poisoned);
+    EXPECT_EQ(poisoned.error().to_errno(), EIO);
+    EXPECT_EQ(other_errors.load(), 0);
+    EXPECT_TRUE(wait_restarts(3));
+    EXPECT_EQ(restarts(), 3u);
+    EXPECT_EQ(shadow_status().failed_alone, 1u);
+    // Disarm: the disk is healthy again, the poisoned sector writable.
+    inject({ { "fault", "none" } });
+    EXPECT_TRUE(BlockIo::write(*disk, poison * 512, data, false));
+    std::vector<std::byte> back(65536);
+    ASSERT_TRUE(BlockIo::read(*disk, 8u << 20, back));
+    EXPECT_EQ(back, pattern(65536, 0));
+}
+
+// While the driver is down (the agent holds it down a while), the shadow
+// answers for it: queries from the log, settings logged and replayed, I/O waits.
+class BlockShadowSlowRecovery : public test::ShadowFixture { };
+
+TEST_F(BlockShadowSlowRecovery, DriverDown_ShadowAnswers)
+{
+    auto server = ControlServer::listen(dir.file("agent.sock"));
+    ASSERT_TRUE(server);
+    (*server)->add("failure", [](nlohmann::json const&) -> Result<nlohmann::json> {
+        return nlohmann::json { { "action", "restart" }, { "delay_ms", 400 }, { "reason", "hold it down" } };
+    });
+    (*server)->start();
+    boot(dir.file("agent.sock"));
+    ASSERT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 1); // logged
+    ASSERT_EQ(::kill(system->recovery()->driver("nkdisk")->module->domain().pid(), SIGKILL), 0);
+    for (int i = 0; i < 200 && !shadow_status().active; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(shadow_status().active);
+    EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 1);
+    EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 0).value(), 0);
+    EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
+    EXPECT_EQ(disk->ioctl(12345, 0).value(), -EAGAIN);
+    ASSERT_TRUE(disk->open());
+    // I/O submitted now waits for the driver's return, then succeeds.
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::byte> data(4096, std::byte(9));
+    ASSERT_TRUE(BlockIo::write(*disk, 8192, data, true));
+    auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(waited, std::chrono::milliseconds(200));
+    ASSERT_TRUE(wait_restarts(1));
+    EXPECT_EQ(restarts(), 1u);
+    EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
+    EXPECT_GE(shadow_status().longest_stall_ns, 300'000'000u);
+    disk->release();
+}
+
+// When the policy gives up, the shadow stops holding the disk: what waits fails, and it goes.
+TEST_F(BlockShadowSlowRecovery, GiveUp_RequestsFail)
+{
+    auto server = ControlServer::listen(dir.file("agent.sock"));
+    ASSERT_TRUE(server);
+    (*server)->add("failure", [](nlohmann::json const&) -> Result<nlohmann::json> {
+        return nlohmann::json { { "action", "give-up" }, { "reason", "no" } };
+    });
+    (*server)->start();
+    boot(dir.file("agent.sock"));
+    inject({ { "fault", "null-deref" }, { "entry", "blk_queue_rq" } });
+    std::vector<std::byte> data(4096, std::byte(9));
+    auto written = BlockIo::write(*disk, 0, data, false);
+    EXPECT_FALSE(written);
+    for (int i = 0; i < 500 && system->kernel().block().find("disk0") != nullptr; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(system->kernel().block().find("disk0"), nullptr);
+    EXPECT_EQ(system->recovery()->driver("nkdisk")->state, DriverState::Disabled);
+}
+
+} // namespace
+} // namespace nk

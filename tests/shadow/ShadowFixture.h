@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// An in-process kernel in shadow mode with the real nkdisk driver (no FUSE):
+// faults are armed as an operator arms them (the control socket's commands)
+// and I/O goes through the block layer as the FUSE frontend sends it.
+
+#include "classes/block/BlockIo.h"
+#include "support/TestSupport.h"
+
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+namespace nk::test {
+
+class ShadowFixture : public ::testing::Test {
+protected:
+    void boot(std::string agent = {}, uint64_t livelock_ms = 300)
+    {
+        Config config;
+        config.mode = Mode::Shadow;
+        config.disk.image = dir.file("disk0.img");
+        config.disk.size = 32ull << 20;
+        config.disk.driver = nkdisk_driver_path();
+        config.control = dir.file("control.sock");
+        config.request_timeout_ms = 2000;
+        config.isolation.livelock_ms = livelock_ms;
+        config.isolation.agent = std::move(agent);
+        auto booted = System::boot(config, { .mount_fuse = false });
+        ASSERT_TRUE(booted) << booted.error().message();
+        system = std::move(*booted);
+        disk = system->kernel().block().find("disk0");
+        ASSERT_NE(disk, nullptr);
+    }
+
+    nlohmann::json control(nlohmann::json const& request) { return nlohmann::json::parse(system->control()->handle_line(request.dump())); }
+
+    void inject(nlohmann::json request)
+    {
+        request["command"] = "inject";
+        request["driver"] = "nkdisk";
+        auto reply = control(request);
+        ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    }
+
+    unsigned restarts() { return system->recovery()->driver("nkdisk")->restarts; }
+
+    // Waits until the driver has been restarted `count` times and is live again.
+    bool wait_restarts(unsigned count, std::chrono::milliseconds timeout = std::chrono::seconds(20))
+    {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto status = system->recovery()->driver("nkdisk");
+            if (status && status->restarts >= count && status->state == DriverState::Live)
+                return system->recovery()->wait_idle(std::chrono::seconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return false;
+    }
+
+    BlockShadow::DiskStatus shadow_status() { return system->block_shadow()->status().at(0); }
+
+    TempDir dir { "nooks-shadow" };
+    std::unique_ptr<System> system;
+    std::shared_ptr<Disk> disk;
+};
+
+inline std::vector<std::byte> pattern(size_t size, uint32_t seed)
+{
+    std::vector<std::byte> bytes(size);
+    uint32_t state = seed * 2654435761u + 1;
+    for (auto& byte : bytes) {
+        state = state * 1664525u + 1013904223u;
+        byte = static_cast<std::byte>(state >> 24);
+    }
+    return bytes;
+}
+
+} // namespace nk::test
