@@ -11,6 +11,7 @@ namespace nk::cli {
 void add_run_command(CLI::App& app, int& result);
 void add_demo_command(CLI::App& app, int& result);
 void add_ctl_command(CLI::App& app, int& result);
+void add_eval_command(CLI::App& app, int& result);
 void add_agent_command(CLI::App& app, int& result);
 
 // Prints "nooks <command>: error: <message>" to stderr; returns the exit code 1.

@@ -24,6 +24,7 @@ int main(int argc, char** argv)
     nk::cli::add_run_command(app, result);
     nk::cli::add_demo_command(app, result);
     nk::cli::add_ctl_command(app, result);
+    nk::cli::add_eval_command(app, result);
     nk::cli::add_agent_command(app, result);
     try {
         app.parse(argc, argv);

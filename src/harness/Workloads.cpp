@@ -5,6 +5,7 @@
 #include "harness/Command.h"
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -155,6 +156,91 @@ Result<WorkloadReport> verify_build(std::string const& dir)
     if (trim(run.output) != expected)
         return make_error(ErrorCode::IoError, "built program printed '{}', expected '{}'", trim(run.output), expected);
     return WorkloadReport { fmt::format("program output verified ({})", expected), monotonic_ns() - start };
+}
+
+namespace {
+
+// A deterministic test signal: two drifting tones plus a little noise, so the
+// encoder has real work and its output is the same every time.
+Result<void> write_wav(std::string const& path, unsigned seconds)
+{
+    constexpr uint32_t rate = 44100;
+    constexpr uint16_t channels = 2;
+    uint32_t frames = rate * seconds;
+    uint32_t data_bytes = frames * channels * 2;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out)
+        return make_error(ErrorCode::IoError, "cannot create {}", path);
+    auto put32 = [&](uint32_t value) { out.write(reinterpret_cast<char const*>(&value), 4); };
+    auto put16 = [&](uint16_t value) { out.write(reinterpret_cast<char const*>(&value), 2); };
+    out.write("RIFF", 4);
+    put32(36 + data_bytes);
+    out.write("WAVEfmt ", 8);
+    put32(16);
+    put16(1);
+    put16(channels);
+    put32(rate);
+    put32(rate * channels * 2);
+    put16(channels * 2);
+    put16(16);
+    out.write("data", 4);
+    put32(data_bytes);
+    uint32_t noise = 12345;
+    std::vector<int16_t> buffer;
+    buffer.reserve(rate * channels);
+    for (uint32_t frame = 0; frame < frames; ++frame) {
+        double t = static_cast<double>(frame) / rate;
+        noise = noise * 1664525u + 1013904223u;
+        double left = 0.4 * std::sin(2 * M_PI * (220.0 + 40.0 * t) * t) + 0.02 * (static_cast<int32_t>(noise >> 16) - 32768) / 32768.0;
+        double right = 0.3 * std::sin(2 * M_PI * (330.0 - 15.0 * t) * t) + 0.2 * std::sin(2 * M_PI * 880.0 * t);
+        buffer.push_back(static_cast<int16_t>(left * 32767));
+        buffer.push_back(static_cast<int16_t>(right * 32767));
+        if (buffer.size() >= rate * channels) {
+            out.write(reinterpret_cast<char const*>(buffer.data()), static_cast<std::streamsize>(buffer.size() * 2));
+            buffer.clear();
+        }
+    }
+    out.write(reinterpret_cast<char const*>(buffer.data()), static_cast<std::streamsize>(buffer.size() * 2));
+    out.close();
+    if (!out)
+        return make_error(ErrorCode::IoError, "cannot write {}", path);
+    return {};
+}
+
+Result<std::string> read_all(std::string const& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return make_error(ErrorCode::IoError, "cannot read {}", path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+Result<std::string> make_encoder_reference(std::string const& work_dir, unsigned seconds)
+{
+    auto input = work_dir + "/reference.wav";
+    auto output = work_dir + "/reference.flac";
+    TRY(write_wav(input, seconds));
+    TRY(run_checked({ "flac", "--silent", "--force", "-o", output, input }));
+    std::error_code error;
+    std::filesystem::remove(input, error);
+    return output;
+}
+
+Result<WorkloadReport> run_encoder(std::string const& dir, std::string const& reference, unsigned seconds)
+{
+    auto start = monotonic_ns();
+    auto input = dir + "/music.wav";
+    auto output = dir + "/music.flac";
+    TRY(write_wav(input, seconds));
+    TRY(run_checked({ "flac", "--silent", "--force", "-o", output, input }));
+    auto encoded = TRY(read_all(output));
+    auto expected = TRY(read_all(reference));
+    if (encoded != expected)
+        return make_error(ErrorCode::IoError, "flac output ({} bytes) differs from the reference encode ({} bytes)", encoded.size(), expected.size());
+    return WorkloadReport { fmt::format("flac: {} s of audio encoded, {} bytes, identical to the reference", seconds, encoded.size()),
+        monotonic_ns() - start };
 }
 
 Result<uint64_t> write_pattern_file(std::string const& path, uint64_t size, uint64_t seed)

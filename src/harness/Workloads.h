@@ -36,6 +36,13 @@ Result<WorkloadReport> run_build(std::string const& dir);
 // Runs the program built by run_build again and checks its output.
 Result<WorkloadReport> verify_build(std::string const& dir);
 
+// The encoder: writes a deterministic WAV (`seconds` of 16-bit stereo 44.1 kHz)
+// into dir, encodes it with flac, and checks the result equals `reference` (an
+// encode of the same input made outside, by make_encoder_reference).
+Result<WorkloadReport> run_encoder(std::string const& dir, std::string const& reference, unsigned seconds = 20);
+// Writes the same WAV into `work_dir` and encodes it there: the reference output.
+Result<std::string> make_encoder_reference(std::string const& work_dir, unsigned seconds = 20);
+
 // Writes `size` bytes of seeded pseudo-random data to `path` and returns its checksum.
 Result<uint64_t> write_pattern_file(std::string const& path, uint64_t size, uint64_t seed);
 // Checksum (FNV-1a 64) of a file's contents.

@@ -66,13 +66,14 @@ void add_control_handlers(ControlServer& server, System& system)
         nlohmann::json modules = nlohmann::json::array();
         for (auto* module : system.kernel().modules())
             modules.push_back(module_json(*module, system.recovery()));
-        // Drivers the policy gave up on have no module loaded, but are still drivers.
+        // Drivers being recovered or given up on have no module loaded, but are still drivers.
         if (auto* recovery = system.recovery()) {
             for (auto const& status : recovery->drivers()) {
-                if (status.state != DriverState::Disabled)
+                if (status.state == DriverState::Live)
                     continue;
-                modules.push_back({ { "name", status.name }, { "path", status.path }, { "isolation", "isolated" }, { "state", "disabled" },
-                    { "failures", status.failures }, { "restarts", status.restarts }, { "recovery", "disabled" } });
+                modules.push_back({ { "name", status.name }, { "path", status.path }, { "isolation", "isolated" },
+                    { "state", driver_state_name(status.state) }, { "failures", status.failures }, { "restarts", status.restarts },
+                    { "recovery", driver_state_name(status.state) } });
             }
         }
         nlohmann::json devices = nlohmann::json::array();
@@ -90,7 +91,7 @@ void add_control_handlers(ControlServer& server, System& system)
                 { "batches", stats.dispatch_batches } });
         }
         return nlohmann::json { { "mode", mode_name(system.config().mode) }, { "modules", modules }, { "devices", devices },
-            { "disks", disks } };
+            { "disks", disks }, { "failed_requests_total", system.kernel().block().failed_requests_total() } };
     });
 
     server.add("objects", [&system](nlohmann::json const& request) -> Result<nlohmann::json> {

@@ -129,6 +129,17 @@ std::shared_ptr<Disk> BlockLayer::find(std::string const& name) const
     return nullptr;
 }
 
+uint64_t BlockLayer::failed_requests_total() const
+{
+    std::scoped_lock lock(m_mutex);
+    uint64_t total = 0;
+    for (auto const* list : { &m_disks, &m_graveyard }) {
+        for (auto const& disk : *list)
+            total += disk->queue().stats().failed;
+    }
+    return total;
+}
+
 std::vector<std::shared_ptr<Disk>> BlockLayer::disks() const
 {
     std::scoped_lock lock(m_mutex);

@@ -56,6 +56,8 @@ public:
     void unregister_all(Module& owner);
 
     std::shared_ptr<Disk> find(std::string const& name) const;
+    // Requests that failed on any disk ever registered, unregistered ones included.
+    uint64_t failed_requests_total() const;
     std::vector<std::shared_ptr<Disk>> disks() const;
     // True if `disk` is a live disk of this layer (handle validation).
     bool contains(Disk const* disk) const;

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// `nooks eval apps --class block`: the fault-tolerance table, measured.
+
+#include "cli/Commands.h"
+#include "harness/KernelProcess.h"
+#include "system/System.h"
+#include "tools/eval/AppEval.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace nk::cli {
+
+namespace {
+
+struct EvalFlags {
+    std::string driver_class { "block" };
+    std::string modes { "native,nooks,shadow" };
+    std::string apps { "compiler,encoder,database" };
+    unsigned faults { 3 };
+    bool concurrent { false };
+    bool json { false };
+    std::string output;
+};
+
+std::vector<std::string> split(std::string const& text)
+{
+    std::vector<std::string> parts;
+    std::stringstream stream(text);
+    std::string part;
+    while (std::getline(stream, part, ','))
+        if (!part.empty())
+            parts.push_back(part);
+    return parts;
+}
+
+int run(EvalFlags const& flags)
+{
+    if (flags.driver_class != "block")
+        return fail("eval", fmt::format("class '{}' has no evaluation yet (only block is built)", flags.driver_class));
+    if (auto root = check_privileges(); !root)
+        return fail("eval", "the evaluation needs root: it mounts FUSE and ext4 and attaches loop devices");
+    if (auto fuse = check_fuse_device(); !fuse)
+        return fail("eval", fuse.error().message());
+    eval::Options options;
+    options.modes = split(flags.modes);
+    options.apps = split(flags.apps);
+    options.faults = flags.faults;
+    options.concurrent = flags.concurrent;
+    options.nooks_binary = harness::find_nooks_binary();
+    auto progress = [&](std::string const& line) {
+        if (!flags.json)
+            std::printf("%s\n", line.c_str());
+        else
+            std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stdout);
+    };
+    if (!flags.json)
+        std::printf("nooks eval: %s, %s, %u faults per run\n", flags.modes.c_str(), flags.apps.c_str(), flags.faults);
+    auto cells = eval::evaluate_block(options, progress);
+    if (!cells)
+        return fail("eval", cells.error().message());
+    auto json = eval::to_json(*cells, options);
+    if (flags.json)
+        std::printf("%s\n", json.dump(2).c_str());
+    else
+        std::printf("\n%s", eval::format_table(*cells, options).c_str());
+    if (!flags.output.empty())
+        std::ofstream(flags.output) << json.dump(2) << "\n";
+    return 0;
+}
+
+} // namespace
+
+void add_eval_command(CLI::App& app, int& result)
+{
+    auto flags = std::make_shared<EvalFlags>();
+    auto* eval = app.add_subcommand("eval", "Evaluations");
+    eval->require_subcommand(1);
+    auto* apps = eval->add_subcommand("apps", "Real applications under injected driver faults, in each mode: ✓ / MALFUNCTION / CRASH");
+    apps->add_option("--class", flags->driver_class, "Driver class (block)");
+    apps->add_option("--modes", flags->modes, "Comma-separated modes (default: native,nooks,shadow)");
+    apps->add_option("--apps", flags->apps, "Comma-separated applications (default: compiler,encoder,database)");
+    apps->add_option("--faults", flags->faults, "Faults injected per run (default: 3)")->check(CLI::Range(1, 20));
+    apps->add_flag("--concurrent", flags->concurrent, "Run the applications together on one file system");
+    apps->add_flag("--json", flags->json, "Print the results as JSON");
+    apps->add_option("--output", flags->output, "Also write the JSON results to this file");
+    apps->callback([flags, &result] { result = run(*flags); });
+}
+
+} // namespace nk::cli
