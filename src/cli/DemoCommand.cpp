@@ -7,6 +7,7 @@
 #include "base/ScopeGuard.h"
 #include "base/Units.h"
 #include "cli/Commands.h"
+#include "control/ControlServer.h"
 #include "harness/Command.h"
 #include "harness/KernelProcess.h"
 #include "harness/LoopDevice.h"
@@ -16,7 +17,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <future>
+#include <thread>
 #include <unistd.h>
 
 namespace nk::cli {
@@ -24,7 +28,8 @@ namespace nk::cli {
 namespace {
 
 struct DemoFlags {
-    std::string mode { "nooks" };
+    std::string mode { "shadow" };
+    unsigned faults { 4 };
     std::string size { "256MiB" };
     std::string workdir;
     bool keep { false };
@@ -55,13 +60,101 @@ private:
     uint64_t m_total { 0 };
 };
 
+struct DemoRun {
+    unsigned failures { 0 };
+    unsigned recoveries { 0 };
+    bool ok { true };
+    std::vector<std::string> reports;
+};
+
+nlohmann::json driver_view(std::string const& control)
+{
+    auto reply = control_request(control, { { "command", "list" } }, std::chrono::seconds(5));
+    if (!reply || !(*reply).value("ok", false) || (*reply)["modules"].empty())
+        return nlohmann::json::object();
+    return (*reply)["modules"][0];
+}
+
+// The three applications together, while the driver is crashed `faults` times.
+Result<DemoRun> run_under_faults(std::string const& base, std::string const& ext4, std::string const& reference, unsigned faults)
+{
+    auto control = base + "/control.sock";
+    using AppResult = Result<harness::WorkloadReport>;
+    std::vector<std::pair<std::string, std::future<AppResult>>> apps;
+    apps.emplace_back("sqlite3", std::async(std::launch::async, [&] { return harness::run_sqlite(ext4 + "/database", { .transactions = 400, .rows = 20 }); }));
+    apps.emplace_back("make+gcc", std::async(std::launch::async, [&]() -> AppResult {
+        auto built = harness::run_build(ext4 + "/compiler");
+        if (built)
+            TRY(harness::run_checked({ "sync", "-f", ext4 + "/compiler" }));
+        return built;
+    }));
+    apps.emplace_back("flac", std::async(std::launch::async, [&]() -> AppResult {
+        auto encoded = harness::run_encoder(ext4 + "/encoder", reference);
+        if (encoded)
+            TRY(harness::run_checked({ "sync", "-f", ext4 + "/encoder" }));
+        return encoded;
+    }));
+    struct Fault {
+        char const* kind;
+        char const* entry;
+    };
+    constexpr Fault schedule[] = { { "null-deref", "blk_queue_rq" }, { "panic", "irq_handler" }, { "wild-write-own", "irq_handler" },
+        { "hang", "blk_queue_rq" }, { "stack-corrupt", "blk_queue_rq" }, { "bad-param", "irq_handler" } };
+    auto done = [&] { return std::ranges::all_of(apps, [](auto& app) { return app.second.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }); };
+    for (unsigned k = 0; k < faults && !done(); ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        auto before = driver_view(control).value("failures", 0u);
+        auto const& fault = schedule[k % std::size(schedule)];
+        TRY(control_request(control, { { "command", "inject" }, { "driver", "nkdisk" }, { "fault", fault.kind }, { "entry", fault.entry } }));
+        for (int i = 0; i < 2000 && !done() && driver_view(control).value("failures", 0u) <= before; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        for (int i = 0; i < 2000; ++i) {
+            auto view = driver_view(control);
+            if (view.value("state", std::string()) == "live" && view.value("restarts", 0u) >= view.value("failures", 0u))
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+    (void)control_request(control, { { "command", "inject" }, { "driver", "nkdisk" }, { "fault", "none" } });
+    DemoRun run;
+    for (auto& [name, future] : apps) {
+        auto result = future.get();
+        run.ok = run.ok && result.has_value();
+        run.reports.push_back(result ? fmt::format("{}: {}", name, result->summary) : fmt::format("{}: FAILED: {}", name, result.error().message()));
+    }
+    auto view = driver_view(control);
+    run.failures = view.value("failures", 0u);
+    run.recoveries = view.value("restarts", 0u);
+    return run;
+}
+
+void print_failures(std::string const& control)
+{
+    auto reply = control_request(control, { { "command", "failures" } });
+    if (!reply || !(*reply).value("ok", false))
+        return;
+    unsigned index = 0;
+    for (auto const& failure : (*reply)["failures"]) {
+        std::printf("\n      failure %u: %s: %s\n", ++index, failure["cause"].get<std::string>().c_str(), failure["message"].get<std::string>().c_str());
+        if (!failure["injected"].get<std::string>().empty())
+            std::printf("        injected: %s\n", failure["injected"].get<std::string>().c_str());
+        std::string stages;
+        for (auto const& stage : failure["stages"])
+            stages += fmt::format("{} {:.2f}  ", stage["stage"].get<std::string>(), stage["duration_us"].get<double>() / 1000.0);
+        std::printf("        stages (ms): %s\n", stages.c_str());
+        std::printf("        => %s %.2f ms after detection\n", failure["outcome"].get<std::string>().c_str(),
+            failure["recovery_us"].get<double>() / 1000.0);
+    }
+    std::printf("\n");
+}
+
 int run(DemoFlags const& flags)
 {
     if (auto root = check_privileges(); !root)
         return fail("demo", "the demo needs root: it mounts FUSE and ext4 and attaches a loop device (run it with sudo)");
     if (auto fuse = check_fuse_device(); !fuse)
         return fail("demo", fuse.error().message());
-    for (auto const* program : { "mkfs.ext4", "sqlite3", "make", "gcc" }) {
+    for (auto const* program : { "mkfs.ext4", "sqlite3", "make", "gcc", "flac" }) {
         if (!harness::have_program(program))
             return fail("demo", fmt::format("{} is not installed (run `make demo`, which installs what is missing)", program));
     }
@@ -90,6 +183,8 @@ int run(DemoFlags const& flags)
     });
 
     std::printf("nooks demo: real applications on ext4, on a loop device, on the nkdisk driver (%s mode)\n", mode_name(*mode));
+    if (*mode != Mode::Native)
+        std::printf("  the driver runs in a protection domain and is crashed %u times while sqlite3, make+gcc and flac run\n", flags.faults);
     std::printf("  work directory %s\n\n", base.c_str());
     StepPrinter steps;
 
@@ -106,8 +201,12 @@ int run(DemoFlags const& flags)
     auto booted = steps.step<std::unique_ptr<harness::KernelProcess>>(
         fmt::format("boot the kernel ({} mode)", mode_name(*mode)),
         [&]() {
+            // A hung driver is declared failed after 1 s here (3 s by default), and no agent is asked.
+            auto config = base + "/nooks.toml";
+            std::ofstream(config) << "[isolation]\nlivelock_ms = 1000\nagent = \"\"\n";
             return harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-                .args = { "--mode", mode_name(*mode), "--mount", disks, "--control", base + "/control.sock", "--disk", base + "/disk0.img", "--disk-size", flags.size },
+                .args = { "--config", config, "--mode", mode_name(*mode), "--mount", disks, "--control", base + "/control.sock", "--disk",
+                    base + "/disk0.img", "--disk-size", flags.size },
                 .log_path = base + "/kernel.log" });
         },
         [&](auto const&) { return fmt::format("{} disk at {}/disk0", format_size(*size), disks); });
@@ -136,12 +235,34 @@ int run(DemoFlags const& flags)
     mount = std::move(*mounted);
 
     auto show = [](harness::WorkloadReport const& report) { return report.summary; };
-    auto sqlite = steps.step<harness::WorkloadReport>("sqlite3 database with transactions", [&]() { return harness::run_sqlite(ext4); }, show);
-    if (!sqlite)
-        return fail("demo", sqlite.error().message());
-    auto build = steps.step<harness::WorkloadReport>("make + gcc build of a C program", [&]() { return harness::run_build(ext4); }, show);
-    if (!build)
-        return fail("demo", build.error().message());
+    auto reference = harness::make_encoder_reference(base);
+    if (!reference)
+        return fail("demo", reference.error().message());
+    for (auto const* app : { "database", "compiler", "encoder" })
+        std::filesystem::create_directories(ext4 + "/" + app, error);
+
+    if (*mode == Mode::Native) {
+        // No faults here: in native mode the first one would take the kernel down.
+        for (auto [what, run] : { std::pair<char const*, std::function<Result<harness::WorkloadReport>()>> {
+                                      "sqlite3 database with transactions", [&] { return harness::run_sqlite(ext4 + "/database"); } },
+                 { "make + gcc build of a C program", [&] { return harness::run_build(ext4 + "/compiler"); } },
+                 { "flac encode of 20 s of audio", [&] { return harness::run_encoder(ext4 + "/encoder", *reference); } } }) {
+            auto report = steps.step<harness::WorkloadReport>(what, run, show);
+            if (!report)
+                return fail("demo", report.error().message());
+        }
+    } else {
+        auto ran = steps.step<DemoRun>(fmt::format("3 applications, {} driver faults injected", flags.faults),
+            [&]() { return run_under_faults(base, ext4, *reference, flags.faults); },
+            [](DemoRun const& run) { return fmt::format("{} failures, {} recoveries", run.failures, run.recoveries); });
+        if (!ran)
+            return fail("demo", ran.error().message());
+        for (auto const& line : ran->reports)
+            std::printf("      %s\n", line.c_str());
+        print_failures(base + "/control.sock");
+        if (!ran->ok)
+            return fail("demo", fmt::format("an application did not get through the faults ({} mode)", mode_name(*mode)));
+    }
 
     auto remounted = steps.step<std::unique_ptr<harness::Mount>>(
         "unmount, drop caches, mount again",
@@ -156,12 +277,25 @@ int run(DemoFlags const& flags)
         return fail("demo", remounted.error().message());
     mount = std::move(*remounted);
 
-    auto verified_db = steps.step<harness::WorkloadReport>("verify the database", [&]() { return harness::verify_sqlite(ext4); }, show);
+    auto verified_db = steps.step<harness::WorkloadReport>("verify the database", [&]() {
+            return harness::verify_sqlite(ext4 + "/database", *mode == Mode::Native ? harness::SqliteOptions {} : harness::SqliteOptions { .transactions = 400, .rows = 20 });
+        }, show);
     if (!verified_db)
         return fail("demo", verified_db.error().message());
-    auto verified_build = steps.step<harness::WorkloadReport>("run the built program again", [&]() { return harness::verify_build(ext4); }, show);
+    auto verified_build = steps.step<harness::WorkloadReport>("run the built program again", [&]() { return harness::verify_build(ext4 + "/compiler"); }, show);
     if (!verified_build)
         return fail("demo", verified_build.error().message());
+    auto verified_flac = steps.step<uint64_t>(
+        "compare the encoded file with the reference",
+        [&]() -> Result<uint64_t> {
+            auto encoded = TRY(harness::checksum_file(ext4 + "/encoder/music.flac"));
+            if (encoded != TRY(harness::checksum_file(*reference)))
+                return make_error(ErrorCode::IoError, "music.flac differs from the reference encode");
+            return encoded;
+        },
+        [](uint64_t) { return std::string("identical"); });
+    if (!verified_flac)
+        return fail("demo", verified_flac.error().message());
 
     auto fsck = steps.step<harness::CommandResult>(
         "unmount and e2fsck",
@@ -201,8 +335,10 @@ int run(DemoFlags const& flags)
 void add_demo_command(CLI::App& app, int& result)
 {
     auto flags = std::make_shared<DemoFlags>();
-    auto* command = app.add_subcommand("demo", "Run real applications (sqlite3, make+gcc) on ext4 over a nooks disk and verify them");
-    command->add_option("--mode", flags->mode, "native | nooks (default: nooks: the driver runs in a protection domain)");
+    auto* command = app.add_subcommand("demo",
+        "Run real applications (sqlite3, make+gcc, flac) on ext4 over a nooks disk through driver crashes, and verify them");
+    command->add_option("--mode", flags->mode, "native | nooks | shadow (default: shadow: faults are injected and the applications carry on)");
+    command->add_option("--faults", flags->faults, "Driver faults injected while the applications run (default: 4)")->check(CLI::Range(1, 20));
     command->add_option("--size", flags->size, "Size of the demo disk (default: 256MiB)");
     command->add_option("--workdir", flags->workdir, "Directory to work in (default: a new one under /tmp, removed afterwards)");
     command->add_flag("--keep", flags->keep, "Keep the work directory and the kernel log");

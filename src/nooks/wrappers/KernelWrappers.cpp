@@ -443,7 +443,7 @@ Result<XpcReply> KernelWrappers::log(IncomingCall const& call, ReplyPayload&)
 Result<XpcReply> KernelWrappers::panic(IncomingCall const& call, ReplyPayload&)
 {
     auto message = TRY(text(call, abi::wire_max_text, "message"));
-    return std::unexpected(Error(ErrorCode::Aborted, fmt::format("panic: {}", message)));
+    return std::unexpected(Error(ErrorCode::Aborted, message));
 }
 
 Result<XpcReply> KernelWrappers::misuse(IncomingCall const& call, ReplyPayload&)

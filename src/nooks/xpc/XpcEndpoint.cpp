@@ -208,7 +208,7 @@ Result<XpcReply> XpcEndpoint::exchange(unsigned index)
                 return make_error(ErrorCode::DriverFailed, "driver has failed");
             auto now = monotonic_ns();
             if (now >= deadline) {
-                return std::unexpected(failure(ErrorCode::DeadlineExceeded, fmt::format("livelock: the driver did not answer for {} ms (channel {})",
+                return std::unexpected(failure(ErrorCode::DeadlineExceeded, fmt::format("the driver did not answer for {} ms (channel {})",
                     m_options.livelock_ns / 1'000'000, index)));
             }
             kernel.waiting.store(1, std::memory_order_seq_cst);
