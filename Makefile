@@ -10,7 +10,7 @@
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test deps build build-asan unit bench clean
+.PHONY: demo test deps build build-asan unit bench lint format clean
 
 deps:
 	@$(SUDO) scripts/install-deps.sh
@@ -35,6 +35,13 @@ unit: build
 
 bench: build
 	$(SUDO) build/release/bin/nooks-bench-block --output docs/BENCHMARKS.md
+
+# Style: clang-tidy (naming, bugs) over the kernel's sources; clang-format check.
+lint: build
+	clang-tidy -p build/release --quiet $(shell git ls-files 'src/*.cpp' | grep -v runtime/) 2>/dev/null | grep -E 'warning|error' || true
+
+format:
+	clang-format -i $(shell git ls-files '*.cpp' '*.h' '*.c')
 
 clean:
 	rm -rf build
