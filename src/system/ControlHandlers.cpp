@@ -163,7 +163,7 @@ void add_control_handlers(ControlServer& server, System& system)
         auto name = request.value("driver", std::string());
         auto fault_name = request.value("fault", std::string());
         bool disarm = fault_name == "none";
-        auto fault = disarm ? inject::Fault::count : TRY(inject::parse_fault(fault_name));
+        auto fault = disarm ? inject::Fault::Count : TRY(inject::parse_fault(fault_name));
         auto entry = TRY(inject::parse_entry(request.value("entry", std::string("any"))));
         auto after = request.value("after", int64_t(1));
         if (after < 1 || after > 1'000'000'000)

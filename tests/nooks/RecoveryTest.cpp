@@ -61,7 +61,7 @@ protected:
         if (!target)
             return make_error(ErrorCode::NotFound, "no disk0");
         std::vector<std::byte> data(4096, std::byte(value));
-        return BlockIo::write(*target, sector * 512, data, false);
+        return block_io::write(*target, sector * 512, data, false);
     }
     Result<uint8_t> read_block(uint64_t sector)
     {
@@ -69,7 +69,7 @@ protected:
         if (!target)
             return make_error(ErrorCode::NotFound, "no disk0");
         std::vector<std::byte> data(4096);
-        TRY(BlockIo::read(*target, sector * 512, data));
+        TRY(block_io::read(*target, sector * 512, data));
         return static_cast<uint8_t>(data[0]);
     }
 

@@ -28,9 +28,9 @@ TEST_F(BlockShadow_, CrashesUnderLoad_NoErrorSameDiskDataIntact)
     std::atomic<int> progress { 0 };
     std::thread writer([&] {
         for (int i = 0; i < chunks; ++i) {
-            if (!BlockIo::write(*disk, uint64_t(i) * chunk, pattern(chunk, uint32_t(i)), false))
+            if (!block_io::write(*disk, uint64_t(i) * chunk, pattern(chunk, uint32_t(i)), false))
                 errors++;
-            if (i % 16 == 15 && !BlockIo::flush(*disk))
+            if (i % 16 == 15 && !block_io::flush(*disk))
                 errors++;
             progress = i + 1;
         }
@@ -58,7 +58,7 @@ TEST_F(BlockShadow_, CrashesUnderLoad_NoErrorSameDiskDataIntact)
     EXPECT_EQ(disk->queue().stats().failed, 0u);
     for (int i = 0; i < chunks; ++i) {
         std::vector<std::byte> back(chunk);
-        ASSERT_TRUE(BlockIo::read(*disk, uint64_t(i) * chunk, back));
+        ASSERT_TRUE(block_io::read(*disk, uint64_t(i) * chunk, back));
         ASSERT_EQ(back, pattern(chunk, uint32_t(i))) << "chunk " << i;
     }
     auto status = shadow_status();
@@ -74,7 +74,7 @@ TEST_F(BlockShadow_, Configuration_Replayed)
     ASSERT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 0).value(), 0);
     inject({ { "fault", "null-deref" }, { "entry", "blk_queue_rq" } });
     std::vector<std::byte> data(4096, std::byte(7));
-    ASSERT_TRUE(BlockIo::write(*disk, 0, data, false));
+    ASSERT_TRUE(block_io::write(*disk, 0, data, false));
     ASSERT_TRUE(wait_restarts(1));
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
     EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
@@ -94,12 +94,12 @@ TEST_F(BlockShadow_, DeterministicFault_FailsAloneRestServed)
     // The neighbour writes elsewhere (from 8 MiB on), at the same time.
     std::thread neighbour([&] {
         for (int i = 0; i < 64; ++i) {
-            if (!BlockIo::write(*disk, (8u << 20) + uint64_t(i) * 65536, pattern(65536, uint32_t(i)), false))
+            if (!block_io::write(*disk, (8u << 20) + uint64_t(i) * 65536, pattern(65536, uint32_t(i)), false))
                 other_errors++;
         }
     });
     std::vector<std::byte> data(4096, std::byte(1));
-    auto poisoned = BlockIo::write(*disk, poison * 512, data, false);
+    auto poisoned = block_io::write(*disk, poison * 512, data, false);
     neighbour.join();
     ASSERT_FALSE(poisoned);
     EXPECT_EQ(poisoned.error().to_errno(), EIO);
@@ -109,9 +109,9 @@ TEST_F(BlockShadow_, DeterministicFault_FailsAloneRestServed)
     EXPECT_EQ(shadow_status().failed_alone, 1u);
     // Disarm: the disk is healthy again, the poisoned sector writable.
     inject({ { "fault", "none" } });
-    EXPECT_TRUE(BlockIo::write(*disk, poison * 512, data, false));
+    EXPECT_TRUE(block_io::write(*disk, poison * 512, data, false));
     std::vector<std::byte> back(65536);
-    ASSERT_TRUE(BlockIo::read(*disk, 8u << 20, back));
+    ASSERT_TRUE(block_io::read(*disk, 8u << 20, back));
     EXPECT_EQ(back, pattern(65536, 0));
 }
 
@@ -141,7 +141,7 @@ TEST_F(BlockShadowSlowRecovery, DriverDown_ShadowAnswers)
     // I/O submitted now waits for the driver's return, then succeeds.
     auto start = std::chrono::steady_clock::now();
     std::vector<std::byte> data(4096, std::byte(9));
-    ASSERT_TRUE(BlockIo::write(*disk, 8192, data, true));
+    ASSERT_TRUE(block_io::write(*disk, 8192, data, true));
     auto waited = std::chrono::steady_clock::now() - start;
     EXPECT_GE(waited, std::chrono::milliseconds(200));
     ASSERT_TRUE(wait_restarts(1));
@@ -163,7 +163,7 @@ TEST_F(BlockShadowSlowRecovery, GiveUp_RequestsFail)
     boot(dir.file("agent.sock"));
     inject({ { "fault", "null-deref" }, { "entry", "blk_queue_rq" } });
     std::vector<std::byte> data(4096, std::byte(9));
-    auto written = BlockIo::write(*disk, 0, data, false);
+    auto written = block_io::write(*disk, 0, data, false);
     EXPECT_FALSE(written);
     for (int i = 0; i < 500 && system->kernel().block().find("disk0") != nullptr; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -48,19 +48,19 @@ TEST_F(DataIntegrity, RandomCrashes_EveryFlushedWriteSurvives)
         for (uint64_t sequence = 1; sequence <= 3000; ++sequence) {
             auto block = local() % blocks;
             // Some writes durable at once (FUA), most not.
-            if (!BlockIo::write(*disk, block * block_size, make_block(block, sequence), sequence % 11 == 0)) {
+            if (!block_io::write(*disk, block * block_size, make_block(block, sequence), sequence % 11 == 0)) {
                 errors++;
                 continue;
             }
             last_written[block] = sequence;
             if (sequence % 50 == 0) {
-                if (BlockIo::flush(*disk))
+                if (block_io::flush(*disk))
                     last_flushed = last_written;
                 else
                     errors++;
             }
         }
-        if (BlockIo::flush(*disk))
+        if (block_io::flush(*disk))
             last_flushed = last_written;
         done = true;
     });
@@ -91,7 +91,7 @@ TEST_F(DataIntegrity, RandomCrashes_EveryFlushedWriteSurvives)
     // Through the block layer: every block holds its last acknowledged write.
     for (auto [block, sequence] : last_written) {
         std::vector<std::byte> back(block_size);
-        ASSERT_TRUE(BlockIo::read(*disk, block * block_size, back));
+        ASSERT_TRUE(block_io::read(*disk, block * block_size, back));
         ASSERT_EQ(back, make_block(block, sequence)) << "block " << block;
     }
     auto flushed = last_flushed;

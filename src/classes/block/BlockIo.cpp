@@ -5,7 +5,7 @@
 #include <mutex>
 #include <vector>
 
-namespace nk::BlockIo {
+namespace nk::block_io {
 
 static constexpr uint64_t sector_size = NK_BLK_SECTOR_SIZE;
 
@@ -124,4 +124,4 @@ Result<void> flush(Disk& disk)
     return submit_flush(disk);
 }
 
-} // namespace nk::BlockIo
+} // namespace nk::block_io

@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <span>
 
-namespace nk::BlockIo {
+namespace nk::block_io {
 
 // Reads out.size() bytes at `offset`. InvalidArgument if the range leaves the disk.
 Result<void> read(Disk& disk, uint64_t offset, std::span<std::byte> out);
@@ -24,4 +24,4 @@ Result<void> write(Disk& disk, uint64_t offset, std::span<std::byte const> data,
 // Makes every write completed so far durable.
 Result<void> flush(Disk& disk);
 
-} // namespace nk::BlockIo
+} // namespace nk::block_io

@@ -267,7 +267,7 @@ static void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    if (auto done = BlockIo::read(disk, static_cast<uint64_t>(offset), std::span(buffer, size)); !done) {
+    if (auto done = block_io::read(disk, static_cast<uint64_t>(offset), std::span(buffer, size)); !done) {
         logger()->warn("{}", done.error());
         fuse_reply_err(req, done.error().to_errno());
         return;
@@ -287,7 +287,7 @@ static void op_write(fuse_req_t req, fuse_ino_t, char const* data, size_t size, 
     size = static_cast<size_t>(std::min<uint64_t>(size, capacity - static_cast<uint64_t>(offset)));
     bool durable = (fi->flags & (O_DSYNC | O_SYNC)) != 0;
     auto bytes = std::span(reinterpret_cast<std::byte const*>(data), size);
-    if (auto done = BlockIo::write(disk, static_cast<uint64_t>(offset), bytes, durable); !done) {
+    if (auto done = block_io::write(disk, static_cast<uint64_t>(offset), bytes, durable); !done) {
         logger()->warn("{}", done.error());
         fuse_reply_err(req, done.error().to_errno());
         return;
@@ -298,7 +298,7 @@ static void op_write(fuse_req_t req, fuse_ino_t, char const* data, size_t size, 
 static void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi)
 {
     auto& disk = *open_file(fi).node->disk;
-    auto done = BlockIo::flush(disk);
+    auto done = block_io::flush(disk);
     if (!done)
         logger()->warn("{}", done.error());
     fuse_reply_err(req, done ? 0 : done.error().to_errno());

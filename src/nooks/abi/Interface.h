@@ -86,18 +86,18 @@ enum class KernelCall : uint16_t {
 #define NK_X(name, delivery) name,
     NOOKS_KERNEL_CALLS(NK_X)
 #undef NK_X
-        count
+        Count
 };
 
 enum class DriverEntry : uint16_t {
 #define NK_X(name) name,
     NOOKS_DRIVER_ENTRIES(NK_X)
 #undef NK_X
-        count
+        Count
 };
 
-constexpr unsigned kernel_call_count = static_cast<unsigned>(KernelCall::count);
-constexpr unsigned driver_entry_count = static_cast<unsigned>(DriverEntry::count);
+constexpr unsigned kernel_call_count = static_cast<unsigned>(KernelCall::Count);
+constexpr unsigned driver_entry_count = static_cast<unsigned>(DriverEntry::Count);
 
 constexpr char const* kernel_call_names[] = {
 #define NK_X(name, delivery) "nk_" #name,

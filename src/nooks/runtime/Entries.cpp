@@ -52,7 +52,7 @@ void* own_data(abi::DriverEntry entry, uint64_t const* w)
 
 void arm_injection(uint32_t fault, uint32_t entry, uint32_t after, uint64_t sector, bool repeat)
 {
-    if (fault >= static_cast<uint32_t>(inject::Fault::count)) {
+    if (fault >= static_cast<uint32_t>(inject::Fault::Count)) {
         injector.disarm();
         return;
     }
@@ -133,7 +133,7 @@ int64_t run_entry(abi::DriverEntry entry, uint64_t const* w, uint64_t& word)
         resolve<void (*)(nk_disk*)>(w[0], "bad commit_rqs handle")(reinterpret_cast<nk_disk*>(w[1]));
         return 0;
     }
-    case abi::DriverEntry::count:
+    case abi::DriverEntry::Count:
         break;
     }
     runtime.die(abi::FaultKind::RuntimeError, "unknown entry point");

@@ -166,7 +166,7 @@ void perform(Fault fault, Target const& target)
     case Fault::Panic:
         nk_panic("injected panic");
     case Fault::SkipInit:
-    case Fault::count:
+    case Fault::Count:
         break;
     }
 }

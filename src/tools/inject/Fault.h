@@ -42,7 +42,7 @@ enum class Fault : uint8_t {
 #define NK_X(id, name, what) id,
     NOOKS_FAULTS(NK_X)
 #undef NK_X
-        count
+        Count
 };
 
 char const* fault_name(Fault fault);

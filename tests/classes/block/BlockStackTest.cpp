@@ -64,9 +64,9 @@ TEST_F(BlockStackTest, Probe_RegistersDiskWithControllerGeometry)
 TEST_F(BlockStackTest, AlignedWrite_ReachesImageAndReadsBack)
 {
     auto data = random_bytes(256 * 1024, 1);
-    ASSERT_TRUE(BlockIo::write(*disk, 1 << 20, data, false));
+    ASSERT_TRUE(block_io::write(*disk, 1 << 20, data, false));
     std::vector<std::byte> back(data.size());
-    ASSERT_TRUE(BlockIo::read(*disk, 1 << 20, back));
+    ASSERT_TRUE(block_io::read(*disk, 1 << 20, back));
     EXPECT_EQ(back, data);
     EXPECT_EQ(read_image(dir.file("disk0.img"), 1 << 20, data.size()), data);
 }
@@ -75,15 +75,15 @@ TEST_F(BlockStackTest, AlignedWrite_ReachesImageAndReadsBack)
 TEST_F(BlockStackTest, UnalignedWrite_PreservesNeighbours)
 {
     auto base = random_bytes(8192, 2);
-    ASSERT_TRUE(BlockIo::write(*disk, 0, base, false));
+    ASSERT_TRUE(block_io::write(*disk, 0, base, false));
     auto patch = random_bytes(1000, 3);
-    ASSERT_TRUE(BlockIo::write(*disk, 777, patch, false));
+    ASSERT_TRUE(block_io::write(*disk, 777, patch, false));
     std::copy(patch.begin(), patch.end(), base.begin() + 777);
     std::vector<std::byte> back(8192);
-    ASSERT_TRUE(BlockIo::read(*disk, 0, back));
+    ASSERT_TRUE(block_io::read(*disk, 0, back));
     EXPECT_EQ(back, base);
     std::vector<std::byte> middle(333);
-    ASSERT_TRUE(BlockIo::read(*disk, 1001, middle));
+    ASSERT_TRUE(block_io::read(*disk, 1001, middle));
     EXPECT_TRUE(std::equal(middle.begin(), middle.end(), base.begin() + 1001));
 }
 
@@ -92,7 +92,7 @@ TEST_F(BlockStackTest, LargeTransfer_SplitIntoRequests)
 {
     auto before = disk->queue().stats();
     auto data = random_bytes(3 << 20, 4);
-    ASSERT_TRUE(BlockIo::write(*disk, 0, data, false));
+    ASSERT_TRUE(block_io::write(*disk, 0, data, false));
     auto after = disk->queue().stats();
     EXPECT_EQ(after.completed - before.completed, 3u);
     EXPECT_EQ(after.dispatch_batches - before.dispatch_batches, 1u);
@@ -103,8 +103,8 @@ TEST_F(BlockStackTest, LargeTransfer_SplitIntoRequests)
 TEST_F(BlockStackTest, Flush_ReachesDevice)
 {
     auto before = system->disk_controller().stats();
-    ASSERT_TRUE(BlockIo::write(*disk, 0, random_bytes(4096, 5), true));
-    ASSERT_TRUE(BlockIo::flush(*disk));
+    ASSERT_TRUE(block_io::write(*disk, 0, random_bytes(4096, 5), true));
+    ASSERT_TRUE(block_io::flush(*disk));
     auto after = system->disk_controller().stats();
     EXPECT_EQ(after.flushes - before.flushes, 1u);
     EXPECT_EQ(after.writes - before.writes, 1u);
@@ -115,13 +115,13 @@ TEST_F(BlockStackTest, MediaError_ReachesCallerAsEio)
 {
     system->disk_controller().inject_media_error(100, 8);
     std::vector<std::byte> buffer(4096);
-    auto failed = BlockIo::read(*disk, 100 * 512, buffer);
+    auto failed = block_io::read(*disk, 100 * 512, buffer);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code(), ErrorCode::IoError);
     EXPECT_EQ(failed.error().to_errno(), EIO);
-    EXPECT_TRUE(BlockIo::read(*disk, 200 * 512, buffer));
+    EXPECT_TRUE(block_io::read(*disk, 200 * 512, buffer));
     system->disk_controller().clear_media_errors();
-    EXPECT_TRUE(BlockIo::read(*disk, 100 * 512, buffer));
+    EXPECT_TRUE(block_io::read(*disk, 100 * 512, buffer));
 }
 
 // Ranges that leave the disk are refused before any request is made.
@@ -129,8 +129,8 @@ TEST_F(BlockStackTest, OutOfRange_Rejected)
 {
     std::vector<std::byte> buffer(4096);
     auto capacity = disk->geometry().capacity_bytes();
-    EXPECT_EQ(BlockIo::read(*disk, capacity - 512, buffer).error().code(), ErrorCode::InvalidArgument);
-    EXPECT_EQ(BlockIo::write(*disk, capacity, buffer, false).error().code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(block_io::read(*disk, capacity - 512, buffer).error().code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(block_io::write(*disk, capacity, buffer, false).error().code(), ErrorCode::InvalidArgument);
 }
 
 // Several threads writing disjoint regions concurrently all land intact.
@@ -147,7 +147,7 @@ TEST_F(BlockStackTest, ConcurrentWriters_AllLand)
         workers.emplace_back([&, t] {
             for (size_t i = 0; i < 8; ++i) {
                 auto offset = (uint64_t(t) * 8 + i) * chunk;
-                if (!BlockIo::write(*disk, offset, std::span(data[t]).subspan(i * chunk, chunk), false))
+                if (!block_io::write(*disk, offset, std::span(data[t]).subspan(i * chunk, chunk), false))
                     failures++;
             }
         });
@@ -184,13 +184,13 @@ TEST_F(BlockStackTest, ControllerFatalError_DriverResetsAndRecovers)
     auto data = random_bytes(4096, 6);
     Result<void> written = make_error(ErrorCode::Unavailable, "not yet");
     for (int attempt = 0; attempt < 100 && !written; ++attempt) {
-        written = BlockIo::write(*disk, 0, data, false);
+        written = block_io::write(*disk, 0, data, false);
         if (!written)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_TRUE(written) << written.error().message();
     std::vector<std::byte> back(4096);
-    ASSERT_TRUE(BlockIo::read(*disk, 0, back));
+    ASSERT_TRUE(block_io::read(*disk, 0, back));
     EXPECT_EQ(back, data);
 }
 
@@ -201,7 +201,7 @@ TEST_F(BlockStackTest, Unload_DiskGoneIoFails)
     EXPECT_FALSE(disk->alive());
     EXPECT_EQ(system->kernel().block().find("disk0"), nullptr);
     std::vector<std::byte> buffer(512);
-    EXPECT_EQ(BlockIo::read(*disk, 0, buffer).error().code(), ErrorCode::IoError);
+    EXPECT_EQ(block_io::read(*disk, 0, buffer).error().code(), ErrorCode::IoError);
 }
 
 } // namespace
