@@ -50,12 +50,20 @@ protected:
     test::TempDir dir;
 };
 
-// A mode that is not built yet is refused by name.
-TEST_F(RunCommandTest, UnbuiltMode_Refused)
+// In the isolated modes the driver is loaded inside a domain; a missing or
+// bogus driver file is still refused by name, not reported as a domain crash.
+TEST_F(RunCommandTest, IsolatedModes_BadDriver_Refused)
 {
-    auto args = base_args();
-    args.insert(args.end(), { "--mode", "shadow" });
-    expect_clean_error(run_nooks(args), "shadow");
+    NK_REQUIRE_ROOT();
+    std::ofstream(dir.file("fake.so")) << "this is not an ELF file\n";
+    for (auto const* mode : { "nooks", "shadow" }) {
+        SCOPED_TRACE(mode);
+        auto args = base_args();
+        args.insert(args.end(), { "--mode", mode, "--driver", dir.file("nodriver.so") });
+        expect_clean_error(run_nooks(args), "nodriver.so");
+        args.back() = dir.file("fake.so");
+        expect_clean_error(run_nooks(args), "fake.so");
+    }
 }
 
 // An unknown mode is refused with the valid choices.

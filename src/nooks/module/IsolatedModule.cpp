@@ -53,9 +53,9 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
         for (int i = 0; i < 100 && !module->failure(); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         if (auto failure = module->failure())
-            return make_error(ErrorCode::FailedPrecondition, "the domain for {} did not start: {}: {}", stem,
-                failure_cause_name(failure->cause), failure->message);
-        return std::unexpected(std::move(started.error()));
+            return make_error(ErrorCode::FailedPrecondition, "{}: the domain for {} did not start: {}: {}", path,
+                stem, failure_cause_name(failure->cause), failure->message);
+        return make_error(started.error().code(), "{}: {}", path, started.error().message());
     }
     // The name the driver gave itself, checked like everything else from the domain.
     char name[sizeof(abi::DomainHeader::module_name) + 1] {};
