@@ -130,6 +130,15 @@ Result<CommandResult> run_command(std::vector<std::string> const& argv, CommandO
         auto now = monotonic_ns();
         if (now >= deadline) {
             result.timed_out = true;
+            // SIGTERM first: a timed-out `nooks run` then unmounts its disks
+            // instead of leaving a dead FUSE mount behind. SIGKILL after a grace.
+            ::kill(-pid, SIGTERM);
+            for (int i = 0; i < 50; ++i) {
+                siginfo_t info {};
+                if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0)
+                    break;
+                ::usleep(100'000);
+            }
             ::kill(-pid, SIGKILL);
             break;
         }

@@ -33,7 +33,8 @@ struct CommandOptions {
 };
 
 // Runs argv[0] (looked up in PATH). The error is only for failing to start it;
-// a non-zero exit is a result.
+// a non-zero exit is a result. On timeout the whole process group gets SIGTERM
+// (so a kernel unmounts its disks), then SIGKILL after a 5 s grace.
 Result<CommandResult> run_command(std::vector<std::string> const& argv, CommandOptions const& options = {});
 
 // Like run_command, but a non-zero exit, a signal or a timeout is an error that
