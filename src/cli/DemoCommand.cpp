@@ -9,6 +9,7 @@
 #include "cli/Commands.h"
 #include "control/ControlServer.h"
 #include "harness/Command.h"
+#include "harness/Interrupt.h"
 #include "harness/KernelProcess.h"
 #include "harness/LoopDevice.h"
 #include "harness/Mount.h"
@@ -101,14 +102,14 @@ Result<DemoRun> run_under_faults(std::string const& base, std::string const& ext
     constexpr Fault schedule[] = { { "null-deref", "blk_queue_rq" }, { "panic", "irq_handler" }, { "wild-write-own", "irq_handler" },
         { "hang", "blk_queue_rq" }, { "stack-corrupt", "blk_queue_rq" }, { "bad-param", "irq_handler" } };
     auto done = [&] { return std::ranges::all_of(apps, [](auto& app) { return app.second.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }); };
-    for (unsigned k = 0; k < faults && !done(); ++k) {
+    for (unsigned k = 0; k < faults && !done() && !harness::interrupted(); ++k) {
         std::this_thread::sleep_for(std::chrono::milliseconds(40));
         auto before = driver_view(control).value("failures", 0u);
         auto const& fault = schedule[k % std::size(schedule)];
         TRY(control_request(control, { { "command", "inject" }, { "driver", "nkdisk" }, { "fault", fault.kind }, { "entry", fault.entry } }));
-        for (int i = 0; i < 2000 && !done() && driver_view(control).value("failures", 0u) <= before; ++i)
+        for (int i = 0; i < 2000 && !done() && !harness::interrupted() && driver_view(control).value("failures", 0u) <= before; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        for (int i = 0; i < 2000; ++i) {
+        for (int i = 0; i < 2000 && !harness::interrupted(); ++i) {
             auto view = driver_view(control);
             if (view.value("state", std::string()) == "live" && view.value("restarts", 0u) >= view.value("failures", 0u))
                 break;
@@ -150,6 +151,7 @@ void print_failures(std::string const& control)
 
 int run(DemoFlags const& flags)
 {
+    harness::install_interrupt_handler();
     if (auto root = check_privileges(); !root)
         return fail("demo", "the demo needs root: it mounts FUSE and ext4 and attaches a loop device (run it with sudo)");
     if (auto fuse = check_fuse_device(); !fuse)

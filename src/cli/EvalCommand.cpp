@@ -2,11 +2,13 @@
 // `nooks eval apps --class block`: the fault-tolerance table, measured.
 
 #include "cli/Commands.h"
+#include "harness/Interrupt.h"
 #include "harness/KernelProcess.h"
 #include "system/System.h"
 #include "tools/eval/AppEval.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -22,6 +24,7 @@ struct EvalFlags {
     bool concurrent { false };
     bool json { false };
     std::string output;
+    std::string workdir { "/tmp" };
 };
 
 std::vector<std::string> split(std::string const& text)
@@ -43,12 +46,16 @@ int run(EvalFlags const& flags)
         return fail("eval", "the evaluation needs root: it mounts FUSE and ext4 and attaches loop devices");
     if (auto fuse = check_fuse_device(); !fuse)
         return fail("eval", fuse.error().message());
+    harness::install_interrupt_handler();
     eval::Options options;
     options.modes = split(flags.modes);
     options.apps = split(flags.apps);
     options.faults = flags.faults;
     options.concurrent = flags.concurrent;
     options.nooks_binary = harness::find_nooks_binary();
+    options.work_root = flags.workdir;
+    if (!std::filesystem::is_directory(flags.workdir))
+        return fail("eval", fmt::format("--workdir {}: not a directory", flags.workdir));
     auto progress = [&](std::string const& line) {
         if (!flags.json)
             std::printf("%s\n", line.c_str());
@@ -86,6 +93,7 @@ void add_eval_command(CLI::App& app, int& result)
     apps->add_flag("--concurrent", flags->concurrent, "Run the applications together on one file system");
     apps->add_flag("--json", flags->json, "Print the results as JSON");
     apps->add_option("--output", flags->output, "Also write the JSON results to this file");
+    apps->add_option("--workdir", flags->workdir, "Directory for the evaluation's temporary stacks (default: /tmp)");
     apps->callback([flags, &result] { result = run(*flags); });
 }
 

@@ -2,6 +2,7 @@
 // nooks: driver isolation and transparent driver recovery, in user space.
 
 #include "cli/Commands.h"
+#include "harness/Interrupt.h"
 
 #include <cstdio>
 #include <exception>
@@ -10,6 +11,11 @@ namespace nk::cli {
 
 int fail(char const* command, std::string const& message)
 {
+    // After Ctrl-C the failure that follows is the interruption itself.
+    if (harness::interrupted()) {
+        std::fprintf(stderr, "nooks %s: interrupted; tearing down what it set up (%s)\n", command, message.c_str());
+        return 130;
+    }
     std::fprintf(stderr, "nooks %s: error: %s\n", command, message.c_str());
     return 1;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "harness/Command.h"
+#include "harness/Interrupt.h"
 
 #include "base/Clock.h"
 
@@ -18,7 +19,7 @@ namespace nk::harness {
 
 std::string CommandResult::describe() const
 {
-    std::string status = timed_out ? "timed out" : signal != 0 ? fmt::format("killed by signal {}", signal) : fmt::format("exit {}", exit_code);
+    std::string status = timed_out ? "timed out" : interrupted ? "interrupted" : signal != 0 ? fmt::format("killed by signal {}", signal) : fmt::format("exit {}", exit_code);
     // The tail of the output is where tools say what went wrong.
     auto tail = output.size() > 2000 ? output.substr(output.size() - 2000) : output;
     while (!tail.empty() && tail.back() == '\n')
@@ -128,8 +129,9 @@ Result<CommandResult> run_command(std::vector<std::string> const& argv, CommandO
     char buffer[8192];
     for (;;) {
         auto now = monotonic_ns();
-        if (now >= deadline) {
-            result.timed_out = true;
+        if (now >= deadline || interrupted()) {
+            result.timed_out = now >= deadline;
+            result.interrupted = !result.timed_out;
             // SIGTERM first: a timed-out `nooks run` then unmounts its disks
             // instead of leaving a dead FUSE mount behind. SIGKILL after a grace.
             ::kill(-pid, SIGTERM);
@@ -143,7 +145,7 @@ Result<CommandResult> run_command(std::vector<std::string> const& argv, CommandO
             break;
         }
         pollfd pfd { out[0], POLLIN, 0 };
-        int ready = ::poll(&pfd, 1, static_cast<int>(std::min<uint64_t>((deadline - now) / 1'000'000 + 1, 1000)));
+        int ready = ::poll(&pfd, 1, static_cast<int>(std::min<uint64_t>((deadline - now) / 1'000'000 + 1, 200)));
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready <= 0)

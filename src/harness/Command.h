@@ -17,10 +17,11 @@ struct CommandResult {
     int exit_code { -1 };  // -1 if killed by a signal
     int signal { 0 };      // the signal that ended it, or 0
     bool timed_out { false };
+    bool interrupted { false }; // stopped because the tool was interrupted (harness/Interrupt.h)
     std::string output;    // stdout and stderr, interleaved
     uint64_t duration_ns { 0 };
 
-    bool ok() const { return exit_code == 0 && signal == 0 && !timed_out; }
+    bool ok() const { return exit_code == 0 && signal == 0 && !timed_out && !interrupted; }
     // "exit 1: <last lines of output>" for error messages.
     std::string describe() const;
 };

@@ -52,7 +52,10 @@ Result<std::unique_ptr<KernelProcess>> KernelProcess::start(Options options)
     posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Its own process group: a Ctrl-C at the terminal reaches the tool, which
+    // stops the kernel last (after the loop device on its FUSE file is gone).
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attributes, 0);
     sigset_t none;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attributes, &none);

@@ -4,6 +4,7 @@
 // rules is caught in its domain and reported with its cause; it is marked
 // failed; the kernel process goes on, its memory untouched.
 
+#include "classes/block/BlockIo.h"
 #include "support/TestMachine.h"
 
 #include <nktest.h>
@@ -132,6 +133,19 @@ TEST_F(Isolation, InfiniteLoop_DetectedAsLivelock)
     ASSERT_FALSE(result);
     auto failure = expect_contained(FailureCause::Livelock);
     EXPECT_NE(failure.message.find("did not answer"), std::string::npos);
+}
+
+// A driver that is alive but refuses every request (RESOURCE, none in flight)
+// is a failure too: found by the block watchdog, the waiting I/O fails.
+TEST_F(Isolation, RefusesAllWork_DetectedAsLivelock)
+{
+    machine->kernel().block().set_request_timeout(std::chrono::milliseconds(300));
+    ASSERT_TRUE(machine->ioctl(NKTEST_REFUSE, 1));
+    std::vector<std::byte> data(4096);
+    auto read = block_io::read(*machine->disk(), 0, data); // waits until the failure ends it
+    EXPECT_FALSE(read);
+    auto failure = expect_contained(FailureCause::Livelock);
+    EXPECT_NE(failure.message.find("refused every request"), std::string::npos) << failure.message;
 }
 
 // The driver's own panic.

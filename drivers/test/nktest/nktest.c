@@ -19,6 +19,7 @@ struct nktest {
     nk_disk *disk;
     const struct nk_blk_request *last_request;
     nk_timer *timer;
+    bool refuse; /* NKTEST_REFUSE */
 };
 
 static struct {
@@ -67,6 +68,8 @@ static int nktest_queue_rq(nk_disk *disk, const struct nk_blk_request *rq, bool 
 {
     struct nktest *t = nk_blk_disk_private(disk);
 
+    if (__atomic_load_n(&t->refuse, __ATOMIC_ACQUIRE))
+        return NK_BLK_STS_RESOURCE;
     t->last_request = rq;
     nk_blk_end_request(disk, rq->tag, NK_BLK_STS_OK);
     return NK_BLK_STS_OK;
@@ -218,6 +221,9 @@ static int nktest_ioctl(nk_disk *disk, uint32_t cmd, uint64_t arg)
         return 0;
     case NKTEST_NULL_DEREF:
         return *(volatile int *)(uintptr_t)arg;
+    case NKTEST_REFUSE:
+        __atomic_store_n(&t->refuse, arg != 0, __ATOMIC_RELEASE);
+        return 0;
     default:
         return -ENOTTY;
     }

@@ -42,6 +42,7 @@ enum nktest_ioctl {
     NKTEST_DOUBLE_FREE = 0x208,    /* frees a block twice */
     NKTEST_HEAP_OVERFLOW = 0x209,  /* overruns a block into the next one's header, then frees that one */
     NKTEST_NULL_DEREF = 0x20a,     /* reads through a null pointer */
+    NKTEST_REFUSE = 0x20b,         /* queue_rq answers RESOURCE while arg != 0: alive, but takes no work */
 };
 
 enum nktest_bad_param {

@@ -41,6 +41,12 @@ public:
     // it (native drivers have no timeout handler); isolated ports fail the driver.
     virtual void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns);
 
+    // The driver has answered RESOURCE to every request for `stalled_ns`
+    // (longer than the timeout) with none in flight: it takes no work and
+    // none will complete. Called by the block watchdog thread. The default
+    // logs it; isolated ports fail the driver.
+    virtual void queue_stalled(Disk& disk, uint64_t stalled_ns);
+
     // A request the driver held has ended (called by the request queue, from
     // the completing thread, before the submitter is woken). For taps.
     virtual void completed(Disk& disk, BlockRequest& request, int status) { }

@@ -34,6 +34,15 @@ void BlockLayer::set_request_timeout(std::chrono::milliseconds timeout)
     m_watchdog_changed.notify_all();
 }
 
+void BlockLayer::request_rerun()
+{
+    {
+        std::scoped_lock lock(m_watchdog_mutex);
+        m_rerun_stalled = true;
+    }
+    m_watchdog_changed.notify_all();
+}
+
 void BlockLayer::watchdog()
 {
     pthread_setname_np(pthread_self(), "nk-blk-watchdog");
@@ -42,14 +51,27 @@ void BlockLayer::watchdog()
         auto timeout = m_timeout_ns.load();
         // Check a few times per timeout period (at most once every 10 ms).
         auto period = timeout == 0 ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(std::clamp<uint64_t>(timeout / 4'000'000, 10, 1000));
-        m_watchdog_changed.wait_for(lock, period);
-        if (m_stopping || timeout == 0)
+        m_watchdog_changed.wait_for(lock, period, [this] { return m_stopping || m_rerun_stalled; });
+        if (m_stopping)
+            break;
+        if (m_rerun_stalled) {
+            m_rerun_stalled = false;
+            // Give the driver a moment to free what it lacked, then retry.
+            m_watchdog_changed.wait_for(lock, kStalledRerunDelay, [this] { return m_stopping; });
+            lock.unlock();
+            for (auto const& disk : disks())
+                disk->queue().rerun_if_stalled();
+            lock.lock();
+        }
+        if (timeout == 0)
             continue;
         lock.unlock();
         auto now = monotonic_ns();
         for (auto const& disk : disks()) {
             for (auto [tag, age] : disk->queue().take_timed_out(now, timeout))
                 disk->port().request_timed_out(*disk, tag, age);
+            if (auto stalled = disk->queue().take_idle_stall(now, timeout))
+                disk->port().queue_stalled(*disk, *stalled);
         }
         lock.lock();
     }
@@ -80,6 +102,7 @@ Result<std::shared_ptr<Disk>> BlockLayer::create_disk(Module& owner, BusDevice* 
         if (std::ranges::any_of(m_disks, [&](auto const& d) { return d->name() == geometry.name; }))
             return make_error(ErrorCode::AlreadyExists, "blk_register_disk: a disk named {} exists", geometry.name);
         disk = std::make_shared<Disk>(m_next_id++, std::move(geometry), owner, device, std::move(port), private_data);
+        disk->queue().set_idle_stall_handler([this] { request_rerun(); });
         m_disks.push_back(disk);
     }
     logger()->info("disk {} registered by {}: {}, {} byte blocks, depth {}, max {} per request{}{}", disk->name(),

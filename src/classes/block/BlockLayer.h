@@ -66,8 +66,11 @@ public:
     void remove_listener(BlockLayerListener& listener);
 
     // Requests a driver holds longer than this are reported to its port (a lost
-    // completion is a driver failure under isolation). 0 turns the watchdog off.
+    // completion is a driver failure under isolation). 0 turns the timeout off.
+    // The same watchdog thread reruns queues a RESOURCE answer left stalled
+    // with nothing in flight, after kStalledRerunDelay.
     void set_request_timeout(std::chrono::milliseconds timeout);
+    static constexpr std::chrono::milliseconds kStalledRerunDelay { 3 };
 
 private:
     std::vector<BlockLayerListener*> listeners() const;
@@ -86,6 +89,9 @@ private:
     std::mutex m_watchdog_mutex;
     std::condition_variable m_watchdog_changed;
     bool m_stopping { false };
+    // A queue stalled with nothing in flight asks to be rerun shortly.
+    bool m_rerun_stalled NK_GUARDED_BY(m_watchdog_mutex) { false };
+    void request_rerun();
     std::thread m_watchdog;
 };
 

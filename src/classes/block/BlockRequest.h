@@ -63,7 +63,8 @@ struct BlockRequest {
     uint32_t tag { 0 };
     uint32_t attempts { 0 }; // times it was in flight when its driver failed
     uint64_t dma_addr { 0 };
-    uint64_t submit_ns { 0 };
+    uint64_t submit_ns { 0 };   // when it entered the queue
+    uint64_t dispatch_ns { 0 }; // when it was last handed to a driver (timeouts count from here)
 
     uint64_t bytes() const { return uint64_t(nr_sectors) * NK_BLK_SECTOR_SIZE; }
     bool writes() const { return op == BlockOp::Write; }

@@ -64,6 +64,11 @@ void BlockDriverPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age_n
     log::get("block")->warn("{}: request {} has not completed after {} ms (the driver lost it?)", disk.name(), tag, age_ns / 1'000'000);
 }
 
+void BlockDriverPort::queue_stalled(Disk& disk, uint64_t stalled_ns)
+{
+    log::get("block")->warn("{}: the driver has refused every request for {} ms with none in flight", disk.name(), stalled_ns / 1'000'000);
+}
+
 Result<void> Disk::open()
 {
     std::scoped_lock lock(m_open_mutex);

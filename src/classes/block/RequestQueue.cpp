@@ -102,15 +102,20 @@ void RequestQueue::dispatch()
         return;
     }
     m_dispatching = true;
+    bool idle_stall = false;
     for (;;) {
         m_dispatch_again = false;
         if (m_dead || m_stalled || m_pending.empty())
             break;
+        auto progress = m_progress;
         batch.assign(m_pending.begin(), m_pending.end());
         m_pending.clear();
         // Mark them in flight before the driver sees them: it may end them inside queue_rq.
-        for (auto* request : batch)
+        auto now = monotonic_ns();
+        for (auto* request : batch) {
             m_in_flight[request->tag] = request;
+            request->dispatch_ns = now;
+        }
         lock.unlock();
 
         statuses.assign(batch.size(), NK_BLK_STS_OK);
@@ -131,9 +136,15 @@ void RequestQueue::dispatch()
             }
             if (statuses[i] == NK_BLK_STS_OK) {
                 m_stats.dispatched++;
+                m_idle_stall_since_ns = 0;
             } else if (statuses[i] == NK_BLK_STS_RESOURCE) {
                 m_stats.resource_stalls++;
-                m_stalled = true;
+                // The completion that would clear the stall may already have
+                // happened while the driver answered: then retry instead.
+                if (m_progress == progress)
+                    m_stalled = true;
+                else
+                    m_dispatch_again = true;
                 returned.push_back(request);
             } else if (m_in_flight[request->tag] == request) {
                 rejected.push_back(request); // refused with an error: it completes now with that status
@@ -147,6 +158,12 @@ void RequestQueue::dispatch()
                 m_pending.push_front(*it);
             }
         }
+        // Stalled with nothing in flight: no completion will come to retry.
+        idle_stall = m_stalled && std::ranges::none_of(m_in_flight, [](auto* slot) { return slot != nullptr; });
+        if (idle_stall && m_idle_stall_since_ns == 0) {
+            m_idle_stall_since_ns = monotonic_ns();
+            m_idle_stall_reported = false;
+        }
         lock.unlock();
         for (auto* request : rejected)
             (void)end_request(request->tag, statuses[static_cast<size_t>(std::ranges::find(batch, request) - batch.begin())]);
@@ -155,6 +172,27 @@ void RequestQueue::dispatch()
             break;
     }
     m_dispatching = false;
+    auto handler = idle_stall ? m_idle_stall_handler : nullptr;
+    lock.unlock();
+    if (handler)
+        handler();
+}
+
+void RequestQueue::set_idle_stall_handler(std::function<void()> handler)
+{
+    std::scoped_lock lock(m_mutex);
+    m_idle_stall_handler = std::move(handler);
+}
+
+bool RequestQueue::rerun_if_stalled()
+{
+    {
+        std::scoped_lock lock(m_mutex);
+        if (!m_stalled)
+            return false;
+    }
+    run();
+    return true;
 }
 
 void RequestQueue::dispatch_softirq(void* queue) { static_cast<RequestQueue*>(queue)->dispatch(); }
@@ -164,6 +202,7 @@ void RequestQueue::run()
     {
         std::scoped_lock lock(m_mutex);
         m_stalled = false;
+        m_progress++;
     }
     raise_softirq(&RequestQueue::dispatch_softirq, this);
 }
@@ -182,6 +221,8 @@ Result<void> RequestQueue::end_request(uint32_t tag, int status)
         std::erase(m_active, request);
         m_free_tags.push_back(tag);
         m_stats.completed++;
+        m_progress++;
+        m_idle_stall_since_ns = 0;
         if (status != NK_BLK_STS_OK)
             m_stats.failed++;
         promote_locked(failed);
@@ -256,6 +297,8 @@ size_t RequestQueue::requeue_in_flight()
             m_pending.push_front(*it);
         }
         m_stalled = false;
+        m_progress++;
+        m_idle_stall_since_ns = 0;
         m_reported.clear();
     }
     return taken.size();
@@ -276,6 +319,9 @@ bool RequestQueue::fail_request(BlockRequest* request, int status)
         m_free_tags.push_back(request->tag);
         m_stats.completed++;
         m_stats.failed++;
+        m_progress++;
+        m_idle_stall_since_ns = 0;
+        m_stalled = false;
     }
     if (request->op != BlockOp::Flush && m_iommu != nullptr)
         (void)m_iommu->unmap(request->dma_addr);
@@ -300,12 +346,21 @@ std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t
     std::erase_if(m_reported, [&](BlockRequest* request) { return std::ranges::find(m_in_flight, request) == m_in_flight.end(); });
     for (uint32_t tag = 0; tag < m_depth; ++tag) {
         auto* request = m_in_flight[tag];
-        if (request == nullptr || now_ns - request->submit_ns < timeout_ns || std::ranges::find(m_reported, request) != m_reported.end())
+        if (request == nullptr || now_ns - request->dispatch_ns < timeout_ns || std::ranges::find(m_reported, request) != m_reported.end())
             continue;
         m_reported.push_back(request);
-        result.emplace_back(tag, now_ns - request->submit_ns);
+        result.emplace_back(tag, now_ns - request->dispatch_ns);
     }
     return result;
+}
+
+std::optional<uint64_t> RequestQueue::take_idle_stall(uint64_t now_ns, uint64_t timeout_ns)
+{
+    std::scoped_lock lock(m_mutex);
+    if (m_idle_stall_since_ns == 0 || m_idle_stall_reported || now_ns - m_idle_stall_since_ns < timeout_ns)
+        return std::nullopt;
+    m_idle_stall_reported = true;
+    return now_ns - m_idle_stall_since_ns;
 }
 
 RequestQueue::Stats RequestQueue::stats() const

@@ -24,7 +24,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -64,6 +66,14 @@ public:
     // Retries dispatch (nk_blk_run_queue, or after a RESOURCE answer).
     void run();
 
+    // A RESOURCE answer normally waits for the next completion to retry. When
+    // nothing is in flight there is no such completion: the queue calls
+    // `handler` (outside its lock, on the dispatching thread), whose owner
+    // calls rerun_if_stalled() a moment later (Linux: blk_mq_delay_run_hw_queue).
+    void set_idle_stall_handler(std::function<void()> handler);
+    // Retries dispatch if the queue is stalled on RESOURCE. Returns whether it was.
+    bool rerun_if_stalled();
+
     // The disk is going away: fails everything not yet completed with IOERR
     // and every later submission. In-flight requests are failed after their
     // DMA mappings are torn down, so the device can no longer touch them.
@@ -86,6 +96,9 @@ public:
     // Tags of requests the driver has held longer than `timeout_ns` (each is
     // reported once).
     std::vector<std::pair<uint32_t, uint64_t>> take_timed_out(uint64_t now_ns, uint64_t timeout_ns);
+    // How long the driver has refused every request (RESOURCE) with none in
+    // flight, if that is `timeout_ns` or more; reported once per such stall.
+    std::optional<uint64_t> take_idle_stall(uint64_t now_ns, uint64_t timeout_ns);
 
 private:
     void promote_locked(std::vector<BlockRequest*>& failed) NK_REQUIRES(m_mutex);
@@ -104,6 +117,11 @@ private:
     bool m_dispatching NK_GUARDED_BY(m_mutex) { false };
     bool m_dispatch_again NK_GUARDED_BY(m_mutex) { false };
     bool m_stalled NK_GUARDED_BY(m_mutex) { false }; // driver said RESOURCE; wait for a completion
+    // Counts completions (and reruns): a RESOURCE answer that raced with one is retried, not stalled on.
+    uint64_t m_progress NK_GUARDED_BY(m_mutex) { 0 };
+    std::function<void()> m_idle_stall_handler NK_GUARDED_BY(m_mutex);
+    uint64_t m_idle_stall_since_ns NK_GUARDED_BY(m_mutex) { 0 }; // 0: not stalled idle
+    bool m_idle_stall_reported NK_GUARDED_BY(m_mutex) { false };
     std::deque<BlockRequest*> m_blocked NK_GUARDED_BY(m_mutex);
     std::deque<BlockRequest*> m_pending NK_GUARDED_BY(m_mutex);
     std::vector<BlockRequest*> m_in_flight NK_GUARDED_BY(m_mutex); // by tag

@@ -48,6 +48,12 @@ Result<int> IsolatedBlockPort::ioctl(Disk&, uint32_t cmd, uint64_t arg)
     return static_cast<int>(reply.result);
 }
 
+void IsolatedBlockPort::queue_stalled(Disk& disk, uint64_t stalled_ns)
+{
+    m_module.fail({ .cause = FailureCause::Livelock, .module = m_module.name(),
+        .message = fmt::format("the driver refused every request on {} for {} ms with none in flight", disk.name(), stalled_ns / 1'000'000) });
+}
+
 void IsolatedBlockPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns)
 {
     m_module.fail({ .cause = FailureCause::Livelock, .module = m_module.name(),

@@ -41,6 +41,7 @@ public:
     Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) override;
     // A lost completion: the driver is failed (and recovered).
     void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns) override;
+    void queue_stalled(Disk& disk, uint64_t stalled_ns) override;
 
 private:
     IsolatedBlockPort(IsolatedModule& module, Functions functions, nk_blk_request* slots, uint32_t depth)

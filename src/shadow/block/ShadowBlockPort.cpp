@@ -101,6 +101,14 @@ void ShadowBlockPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age_n
         driver->request_timed_out(disk, tag, age_ns);
 }
 
+void ShadowBlockPort::queue_stalled(Disk& disk, uint64_t stalled_ns)
+{
+    // Only the driver's refusals count: the shadow holds requests on purpose
+    // while the driver is down.
+    if (auto driver = usable_driver())
+        driver->queue_stalled(disk, stalled_ns);
+}
+
 void ShadowBlockPort::completed(Disk& disk, BlockRequest& request, int status)
 {
     if (request.attempts > 0 && m_probation.load(std::memory_order_acquire)) {

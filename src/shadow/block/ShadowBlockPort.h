@@ -43,6 +43,7 @@ public:
     Result<int> ioctl(Disk& disk, uint32_t cmd, uint64_t arg) override;
     Result<size_t> queue_rqs(Disk& disk, std::span<BlockRequest* const> batch, std::span<int> statuses) override;
     void request_timed_out(Disk& disk, uint32_t tag, uint64_t age_ns) override;
+    void queue_stalled(Disk& disk, uint64_t stalled_ns) override;
     void completed(Disk& disk, BlockRequest& request, int status) override;
 
     // Mode changes (the shadow, on the recovery thread).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "tools/eval/AppEval.h"
 
+#include "harness/Interrupt.h"
+
 #include "base/Clock.h"
 #include "base/ScopeGuard.h"
 #include "control/ControlServer.h"
@@ -188,7 +190,7 @@ std::vector<Cell> run_cells(Options const& options, std::string const& mode, std
 
     // Faults, one after another, each after the previous one was handled.
     unsigned injected = 0;
-    for (unsigned k = 0; k < options.faults && !finished(); ++k) {
+    for (unsigned k = 0; k < options.faults && !finished() && !harness::interrupted(); ++k) {
         std::this_thread::sleep_for(std::chrono::milliseconds(k == 0 ? 50 : 30));
         auto before = look(stack);
         if (!before.alive || finished())
@@ -201,14 +203,14 @@ std::vector<Cell> run_cells(Options const& options, std::string const& mode, std
         ++injected;
         progress(fmt::format("    {} / {}: fault {} ({} at {})", mode, fmt::join(apps, "+"), injected, fault.kind, fault.entry));
         // Wait until it fired (a failure was recorded, or the kernel died) or the apps are done.
-        for (int i = 0; i < 3000 && !finished(); ++i) {
+        for (int i = 0; i < 3000 && !finished() && !harness::interrupted(); ++i) {
             auto now = look(stack);
             if (!now.alive || now.failures > before.failures)
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         // And until it was recovered, so the next fault meets a live driver.
-        for (int i = 0; i < 1000; ++i) {
+        for (int i = 0; i < 1000 && !harness::interrupted(); ++i) {
             auto now = look(stack);
             if (!now.alive || now.restarts >= now.failures)
                 break;
@@ -223,7 +225,9 @@ std::vector<Cell> run_cells(Options const& options, std::string const& mode, std
         results.push_back(future.get());
     // Read everything back from the disk: unmount, drop the caches, mount again.
     Result<void> remounted = make_error(ErrorCode::Unavailable, "not tried");
-    if (stack.kernel->running()) {
+    if (harness::interrupted())
+        remounted = make_error(ErrorCode::Aborted, "interrupted");
+    else if (stack.kernel->running()) {
         remounted = [&]() -> Result<void> {
             TRY(stack.mount->unmount());
             stack.mount.reset();
@@ -311,12 +315,16 @@ Result<std::vector<Cell>> evaluate_block(Options const& options, std::function<v
         if (options.concurrent) {
             progress(fmt::format("  {}: {} together", mode, fmt::join(options.apps, ", ")));
             auto some = run_cells(options, mode, options.apps, reference, progress);
+            if (harness::interrupted())
+                return make_error(ErrorCode::Aborted, "interrupted (everything it set up was torn down)");
             cells.insert(cells.end(), some.begin(), some.end());
             continue;
         }
         for (auto const& app : options.apps) {
             progress(fmt::format("  {}: {}", mode, app_label(app)));
             auto some = run_cells(options, mode, { app }, reference, progress);
+            if (harness::interrupted())
+                return make_error(ErrorCode::Aborted, "interrupted (everything it set up was torn down)");
             for (auto const& cell : some)
                 progress(fmt::format("    => {} ({})", verdict_name(cell.verdict), cell.why));
             cells.insert(cells.end(), some.begin(), some.end());

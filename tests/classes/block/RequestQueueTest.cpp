@@ -2,12 +2,14 @@
 // The request queue against a scripted port (no driver, no device): dispatch
 // batching, RESOURCE back-pressure, refusals, conflicts, tags and kill.
 
+#include "base/Clock.h"
 #include "classes/block/Disk.h"
 #include "kernel/Kernel.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 namespace nk {
@@ -42,12 +44,21 @@ public:
             statuses[i] = answer;
             if (answer == NK_BLK_STS_OK)
                 taken.push_back(batch[i]->tag);
-            if (answer == NK_BLK_STS_RESOURCE)
+            if (answer == NK_BLK_STS_RESOURCE) {
+                run_hook();
                 return i + 1;
+            }
         }
+        run_hook();
         return batch.size();
     }
+    void run_hook()
+    {
+        if (auto hook = std::exchange(while_answering, nullptr))
+            hook();
+    }
 
+    std::function<void()> while_answering; // runs once, before queue_rqs returns (a racing completion)
     std::vector<int> answers;   // consumed one per queue_rq
     std::vector<size_t> batches;
     std::vector<uint32_t> taken; // tags the "driver" holds
@@ -118,6 +129,106 @@ TEST_F(RequestQueueTest, Resource_RetriedAfterCompletion)
     ASSERT_EQ(port->taken.size(), 3u);
     EXPECT_EQ(port->taken[1], b.tag);
     EXPECT_EQ(port->taken[2], c.tag);
+}
+
+// Race reproducer: the completion that would clear a RESOURCE stall happens
+// while the driver is still answering RESOURCE (another CPU's interrupt). The
+// queue must retry, not stall forever with nothing left to wake it.
+TEST_F(RequestQueueTest, Resource_CompletionDuringAnswer_Retried)
+{
+    BlockCompletion completion(2);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    auto b = make(BlockOp::Read, 100, 8, completion);
+    BlockRequest* first[] = { &a };
+    disk->queue().submit(first);
+    ASSERT_EQ(port->taken.size(), 1u);
+
+    port->answers = { NK_BLK_STS_RESOURCE };
+    port->while_answering = [&] { ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK)); };
+    BlockRequest* second[] = { &b };
+    disk->queue().submit(second);
+    // b was retried after a's completion, without any further event.
+    ASSERT_EQ(port->taken.size(), 2u);
+    EXPECT_EQ(port->taken[1], b.tag);
+    ASSERT_TRUE(disk->queue().end_request(b.tag, NK_BLK_STS_OK));
+    EXPECT_TRUE(completion.finished());
+}
+
+// RESOURCE with nothing in flight: no completion will come, so the queue asks
+// its owner (the block layer's watchdog) to rerun it.
+TEST_F(RequestQueueTest, Resource_NothingInFlight_AsksForRerun)
+{
+    int asked = 0;
+    disk->queue().set_idle_stall_handler([&] { asked++; });
+    port->answers = { NK_BLK_STS_RESOURCE };
+    BlockCompletion completion(1);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    BlockRequest* batch[] = { &a };
+    disk->queue().submit(batch);
+    EXPECT_EQ(asked, 1);
+    EXPECT_TRUE(port->taken.empty());
+    EXPECT_TRUE(disk->queue().rerun_if_stalled());
+    ASSERT_EQ(port->taken.size(), 1u);
+    EXPECT_FALSE(disk->queue().rerun_if_stalled()); // no longer stalled
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+    EXPECT_TRUE(completion.finished());
+}
+
+// The idle stall is reported once it lasted the timeout, once; progress clears it.
+TEST_F(RequestQueueTest, IdleStall_ReportedAfterTimeoutOnce)
+{
+    port->answers = { NK_BLK_STS_RESOURCE, NK_BLK_STS_RESOURCE };
+    BlockCompletion completion(1);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    BlockRequest* batch[] = { &a };
+    disk->queue().submit(batch);
+    auto now = monotonic_ns();
+    EXPECT_FALSE(disk->queue().take_idle_stall(now, 1'000'000'000));
+    auto stalled = disk->queue().take_idle_stall(now + 2'000'000'000, 1'000'000'000);
+    ASSERT_TRUE(stalled);
+    EXPECT_GE(*stalled, 1'000'000'000u);
+    EXPECT_FALSE(disk->queue().take_idle_stall(now + 3'000'000'000, 1'000'000'000)); // once
+    disk->queue().rerun_if_stalled(); // RESOURCE again: still the same stall
+    EXPECT_FALSE(disk->queue().take_idle_stall(now + 4'000'000'000, 1'000'000'000));
+    disk->queue().rerun_if_stalled(); // taken now
+    ASSERT_EQ(port->taken.size(), 1u);
+    EXPECT_FALSE(disk->queue().take_idle_stall(now + 5'000'000'000, 1'000'000'000));
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+}
+
+// A request's timeout counts from when a driver last took it, not from when it
+// was submitted: a request re-issued after a recovery gets a full period.
+TEST_F(RequestQueueTest, Timeout_CountsFromDispatch)
+{
+    BlockCompletion completion(1);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    BlockRequest* batch[] = { &a };
+    disk->queue().submit(batch);
+    a.submit_ns -= 10'000'000'000; // it has waited long, but was handed over just now
+    auto now = monotonic_ns();
+    EXPECT_TRUE(disk->queue().take_timed_out(now, 1'000'000'000).empty());
+    auto late = disk->queue().take_timed_out(now + 2'000'000'000, 1'000'000'000);
+    ASSERT_EQ(late.size(), 1u);
+    EXPECT_EQ(late[0].first, a.tag);
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+}
+
+// A stall with requests in flight waits for their completion: no rerun asked.
+TEST_F(RequestQueueTest, Resource_WithRequestsInFlight_NoRerunAsked)
+{
+    int asked = 0;
+    disk->queue().set_idle_stall_handler([&] { asked++; });
+    port->answers = { NK_BLK_STS_OK, NK_BLK_STS_RESOURCE };
+    BlockCompletion completion(2);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    auto b = make(BlockOp::Read, 100, 8, completion);
+    BlockRequest* batch[] = { &a, &b };
+    disk->queue().submit(batch);
+    EXPECT_EQ(asked, 0);
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+    ASSERT_EQ(port->taken.size(), 2u);
+    ASSERT_TRUE(disk->queue().end_request(b.tag, NK_BLK_STS_OK));
+    EXPECT_TRUE(completion.finished());
 }
 
 // A request the driver refuses with an error completes at once with that status.
