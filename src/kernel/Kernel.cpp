@@ -48,7 +48,7 @@ Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
     auto* raw = module.get();
     {
         std::scoped_lock lock(m_modules_mutex);
-        m_modules.push_back(std::move(module));
+        m_modules.push_back(std::shared_ptr<Module>(std::move(module)));
     }
     if (auto started = raw->start(); !started) {
         raw->stop();
@@ -102,21 +102,18 @@ void Kernel::retire_module(Module& module)
     m_modules.erase(it);
 }
 
-std::vector<Module*> Kernel::modules() const
+std::vector<std::shared_ptr<Module>> Kernel::modules() const
 {
     std::scoped_lock lock(m_modules_mutex);
-    std::vector<Module*> result;
-    for (auto const& module : m_modules)
-        result.push_back(module.get());
-    return result;
+    return m_modules;
 }
 
-Module* Kernel::find_module(std::string const& name) const
+std::shared_ptr<Module> Kernel::find_module(std::string const& name) const
 {
     std::scoped_lock lock(m_modules_mutex);
     for (auto const& module : m_modules) {
         if (module->name() == name)
-            return module.get();
+            return module;
     }
     return nullptr;
 }

@@ -60,8 +60,13 @@ public:
     // the driver may still point at it.
     void retire_module(Module& module);
 
-    std::vector<Module*> modules() const;
-    Module* find_module(std::string const& name) const;
+    // Snapshots for readers on other threads (control, tests). Shared
+    // ownership keeps each module object alive while it is looked at, even if
+    // recovery retires it or a failed start drops it meanwhile. A retired
+    // isolated module has no domain any more: pin it with enter() before
+    // touching its domain or memory.
+    std::vector<std::shared_ptr<Module>> modules() const;
+    std::shared_ptr<Module> find_module(std::string const& name) const;
 
     // Releases what the kernel still holds for `module` after its exit ran
     // (or after it failed): disks, bus bindings. Safe to call more than once.
@@ -77,8 +82,8 @@ private:
     BlockLayer m_block;
 
     mutable std::mutex m_modules_mutex;
-    std::vector<std::unique_ptr<Module>> m_modules NK_GUARDED_BY(m_modules_mutex);
-    std::vector<std::unique_ptr<Module>> m_retired NK_GUARDED_BY(m_modules_mutex);
+    std::vector<std::shared_ptr<Module>> m_modules NK_GUARDED_BY(m_modules_mutex);
+    std::vector<std::shared_ptr<Module>> m_retired NK_GUARDED_BY(m_modules_mutex);
     // Serializes load/unload (module init/exit may take long; the list lock is not held then).
     std::mutex m_load_mutex;
 };

@@ -23,7 +23,16 @@ nlohmann::json module_json(Module& module, RecoveryManager* recovery)
         { "failures", 0 },
         { "restarts", 0 },
     };
-    if (auto* isolated = dynamic_cast<IsolatedModule*>(&module)) {
+    auto* isolated = dynamic_cast<IsolatedModule*>(&module);
+    if (isolated == nullptr)
+        return entry;
+    // Recovery may retire the module while we look: pinned, its domain stays.
+    auto pin = isolated->enter();
+    if (!pin) {
+        entry["state"] = "retired";
+        return entry;
+    }
+    {
         auto stats = isolated->xpc_stats();
         entry["failures"] = isolated->failure() ? 1 : 0;
         if (recovery != nullptr) {
@@ -51,7 +60,7 @@ nlohmann::json module_json(Module& module, RecoveryManager* recovery)
     return entry;
 }
 
-Module* find_module(System& system, nlohmann::json const& request)
+std::shared_ptr<Module> find_module(System& system, nlohmann::json const& request)
 {
     if (!request.contains("driver") || !request["driver"].is_string())
         return nullptr;
@@ -64,7 +73,7 @@ void add_control_handlers(ControlServer& server, System& system)
 {
     server.add("list", [&system](nlohmann::json const&) -> Result<nlohmann::json> {
         nlohmann::json modules = nlohmann::json::array();
-        for (auto* module : system.kernel().modules())
+        for (auto const& module : system.kernel().modules())
             modules.push_back(module_json(*module, system.recovery()));
         // Drivers being recovered or given up on have no module loaded, but are still drivers.
         if (auto* recovery = system.recovery()) {
@@ -95,13 +104,17 @@ void add_control_handlers(ControlServer& server, System& system)
     });
 
     server.add("objects", [&system](nlohmann::json const& request) -> Result<nlohmann::json> {
-        auto* module = find_module(system, request);
+        auto module = find_module(system, request);
         if (module == nullptr)
             return make_error(ErrorCode::NotFound, "objects: no driver named {}", request.value("driver", std::string("?")));
-        auto* isolated = dynamic_cast<IsolatedModule*>(module);
+        auto* isolated = dynamic_cast<IsolatedModule*>(module.get());
         if (isolated == nullptr)
             return make_error(ErrorCode::FailedPrecondition,
                 "objects: {} runs natively; the object tracker follows isolated drivers (run with --mode nooks)", module->name());
+        // Its domain's memory is read below: keep recovery from retiring it meanwhile.
+        auto pin = isolated->enter();
+        if (!pin)
+            return make_error(ErrorCode::Unavailable, "objects: {} is being recovered; try again", module->name());
         nlohmann::json objects = nlohmann::json::array();
         for (auto const& object : isolated->tracker().list()) {
             objects.push_back({ { "handle", fmt::format("{:#x}", object.handle) }, { "type", object_type_name(object.type) },
@@ -175,7 +188,7 @@ void add_control_handlers(ControlServer& server, System& system)
             sector = request["sector"].get<uint64_t>();
         }
         bool repeat = request.value("repeat", false);
-        auto* module = system.kernel().find_module(name);
+        auto module = system.kernel().find_module(name);
         if (module == nullptr)
             return make_error(ErrorCode::NotFound, "inject: no driver named {} is loaded", name);
         auto description = disarm ? std::string("nothing (disarmed)")
@@ -184,7 +197,7 @@ void add_control_handlers(ControlServer& server, System& system)
         IsolationOptions::Injection injection { static_cast<uint32_t>(disarm ? 0xff : static_cast<uint32_t>(fault)),
             entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after), sector.value_or(~0ull), repeat };
         bool at_start = entry && (*entry == abi::DriverEntry::module_init || *entry == abi::DriverEntry::bus_probe);
-        auto* isolated = dynamic_cast<IsolatedModule*>(module);
+        auto* isolated = dynamic_cast<IsolatedModule*>(module.get());
         if (isolated != nullptr && at_start) {
             // Initialization already ran in this instance: aim at the next one (after a failure or `restart`).
             if (system.recovery() == nullptr)
@@ -198,7 +211,7 @@ void add_control_handlers(ControlServer& server, System& system)
                 if (repeat || disarm)
                     TRY(recovery->set_sticky_injection(name, disarm ? std::nullopt : std::optional(injection)));
             }
-        } else if (auto* native = dynamic_cast<NativeModule*>(module)) {
+        } else if (auto* native = dynamic_cast<NativeModule*>(module.get())) {
             if (disarm)
                 native->injector().disarm();
             else

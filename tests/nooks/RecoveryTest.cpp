@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 
@@ -229,6 +230,38 @@ TEST_F(Recovery, OperatorRestart_Recovered)
     expect_recovered(1);
     EXPECT_EQ(last_record().failure.cause, FailureCause::Operator);
     EXPECT_EQ(last_record().decided_by, "operator");
+}
+
+// Reproducer: `nooks ctl list` and `objects` polled while recovery retired the
+// module read the retired instance's freed domain, and the kernel died of
+// SIGSEGV. Queries during recovery now see a module that is alive or retired,
+// never a half-torn one.
+TEST_F(Recovery, ControlQueriesDuringRecovery_KernelSurvives)
+{
+    ASSERT_TRUE(write_block(8, 0x11));
+    std::atomic<bool> stop { false };
+    std::atomic<unsigned> answered { 0 };
+    std::thread poller([&] {
+        while (!stop.load()) {
+            auto listed = control({ { "command", "list" } });
+            auto objects = control({ { "command", "objects" }, { "driver", "nkdisk" } });
+            if (listed["ok"].get<bool>() && objects.contains("ok"))
+                answered.fetch_add(1);
+        }
+    });
+    for (unsigned failure = 1; failure <= 4; ++failure) {
+        auto* instance = current();
+        EXPECT_NE(instance, nullptr);
+        if (instance == nullptr)
+            break;
+        EXPECT_EQ(::kill(instance->domain().pid(), SIGKILL), 0);
+        expect_recovered(failure);
+        if (HasFatalFailure())
+            break;
+    }
+    stop.store(true);
+    poller.join();
+    EXPECT_GT(answered.load(), 0u);
 }
 
 // Without an agent, the built-in policy gives up after 10 failures within a
