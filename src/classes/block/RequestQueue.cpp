@@ -11,6 +11,15 @@
 
 namespace nk {
 
+namespace {
+
+// How old something that began at `since_ns` is at `now_ns`, where `now_ns`
+// may have been read before it began (the watchdog reads the clock, then
+// takes the lock): then it is no age at all, not an unsigned wrap-around.
+uint64_t age_at(uint64_t now_ns, uint64_t since_ns) { return now_ns > since_ns ? now_ns - since_ns : 0; }
+
+} // namespace
+
 char const* block_op_name(BlockOp op)
 {
     switch (op) {
@@ -346,10 +355,14 @@ std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t
     std::erase_if(m_reported, [&](BlockRequest* request) { return std::ranges::find(m_in_flight, request) == m_in_flight.end(); });
     for (uint32_t tag = 0; tag < m_depth; ++tag) {
         auto* request = m_in_flight[tag];
-        if (request == nullptr || now_ns - request->dispatch_ns < timeout_ns || std::ranges::find(m_reported, request) != m_reported.end())
+        if (request == nullptr)
+            continue;
+        // `now_ns` was read before the lock: a request dispatched since is younger than it.
+        auto age = age_at(now_ns, request->dispatch_ns);
+        if (age < timeout_ns || std::ranges::find(m_reported, request) != m_reported.end())
             continue;
         m_reported.push_back(request);
-        result.emplace_back(tag, now_ns - request->dispatch_ns);
+        result.emplace_back(tag, age);
     }
     return result;
 }
@@ -357,10 +370,13 @@ std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t
 std::optional<uint64_t> RequestQueue::take_idle_stall(uint64_t now_ns, uint64_t timeout_ns)
 {
     std::scoped_lock lock(m_mutex);
-    if (m_idle_stall_since_ns == 0 || m_idle_stall_reported || now_ns - m_idle_stall_since_ns < timeout_ns)
+    if (m_idle_stall_since_ns == 0 || m_idle_stall_reported)
+        return std::nullopt;
+    auto age = age_at(now_ns, m_idle_stall_since_ns);
+    if (age < timeout_ns)
         return std::nullopt;
     m_idle_stall_reported = true;
-    return now_ns - m_idle_stall_since_ns;
+    return age;
 }
 
 RequestQueue::Stats RequestQueue::stats() const

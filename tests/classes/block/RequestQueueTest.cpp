@@ -213,6 +213,35 @@ TEST_F(RequestQueueTest, Timeout_CountsFromDispatch)
     ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
 }
 
+// Reproducer: the watchdog reads the clock, then takes the queue's lock; a
+// request dispatched in between is younger than that reading. Its age wrapped
+// around to 2^64 ns and a healthy driver was failed for a "lost completion".
+TEST_F(RequestQueueTest, Timeout_ClockReadBeforeDispatch_NotTimedOut)
+{
+    auto before = monotonic_ns();
+    BlockCompletion completion(1);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    BlockRequest* batch[] = { &a };
+    disk->queue().submit(batch);
+    a.dispatch_ns = before + 1'000'000; // dispatched after the watchdog's reading
+    EXPECT_TRUE(disk->queue().take_timed_out(before, 1'000'000'000).empty());
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+}
+
+// The same for an idle stall that began after the watchdog read the clock.
+TEST_F(RequestQueueTest, IdleStall_ClockReadBeforeStall_NotReported)
+{
+    auto before = monotonic_ns() - 1'000'000;
+    port->answers = { NK_BLK_STS_RESOURCE, NK_BLK_STS_OK };
+    BlockCompletion completion(1);
+    auto a = make(BlockOp::Read, 0, 8, completion);
+    BlockRequest* batch[] = { &a };
+    disk->queue().submit(batch);
+    EXPECT_FALSE(disk->queue().take_idle_stall(before, 1'000'000'000));
+    disk->queue().rerun_if_stalled();
+    ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
+}
+
 // A stall with requests in flight waits for their completion: no rerun asked.
 TEST_F(RequestQueueTest, Resource_WithRequestsInFlight_NoRerunAsked)
 {
