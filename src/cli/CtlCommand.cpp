@@ -107,10 +107,14 @@ void print_failures(nlohmann::json const& reply)
 
 void print_done(nlohmann::json const& reply)
 {
-    if (reply.contains("armed"))
+    if (reply.contains("armed")) {
         std::printf("%s: armed %s\n", text(reply["driver"]).c_str(), text(reply["armed"]).c_str());
-    else
+        if (reply.contains("failed_meanwhile"))
+            std::printf("%s: the driver failed while the fault was being armed: %s\n", text(reply["driver"]).c_str(),
+                text(reply["failed_meanwhile"]).c_str());
+    } else {
         std::printf("%s: restarting\n", text(reply["driver"]).c_str());
+    }
 }
 
 int run(CtlFlags const& flags, nlohmann::json request, void (*print)(nlohmann::json const&))

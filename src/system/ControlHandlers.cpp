@@ -196,6 +196,7 @@ void add_control_handlers(ControlServer& server, System& system)
                                         entry ? abi::name_of(*entry) : "any entry", sector ? fmt::format(" on sector {}", *sector) : "");
         IsolationOptions::Injection injection { static_cast<uint32_t>(disarm ? 0xff : static_cast<uint32_t>(fault)),
             entry ? static_cast<uint32_t>(*entry) : 0xffffu, static_cast<uint32_t>(after), sector.value_or(~0ull), repeat };
+        std::string failed_meanwhile;
         bool at_start = entry && (*entry == abi::DriverEntry::module_init || *entry == abi::DriverEntry::bus_probe);
         auto* isolated = dynamic_cast<IsolatedModule*>(module.get());
         if (isolated != nullptr && at_start) {
@@ -205,7 +206,17 @@ void add_control_handlers(ControlServer& server, System& system)
             TRY(system.recovery()->inject_at_next_start(name, injection, description));
             description += " of the next instance";
         } else if (isolated != nullptr) {
-            TRY(isolated->inject(injection));
+            if (isolated->failure())
+                return make_error(ErrorCode::Unavailable, "inject: {} has failed and is being recovered; try again", name);
+            if (auto armed = isolated->inject(injection); !armed) {
+                // A fault armed for an interrupt or another thread's call can fire before
+                // this call's reply is back: the driver failed meanwhile, every call out
+                // got DriverFailed, and recovery runs, which is what the fault was for.
+                auto failure = isolated->failure();
+                if (armed.error().code() != ErrorCode::DriverFailed || !failure)
+                    return std::unexpected(std::move(armed.error()));
+                failed_meanwhile = failure->message;
+            }
             if (auto* recovery = system.recovery()) {
                 recovery->note_injection(name, description);
                 if (repeat || disarm)
@@ -217,7 +228,10 @@ void add_control_handlers(ControlServer& server, System& system)
             else
                 native->injector().arm(fault, { entry, static_cast<uint32_t>(after), sector, repeat });
         }
-        return nlohmann::json { { "driver", name }, { "armed", description } };
+        nlohmann::json reply { { "driver", name }, { "armed", description } };
+        if (!failed_meanwhile.empty())
+            reply["failed_meanwhile"] = failed_meanwhile;
+        return reply;
     });
 }
 

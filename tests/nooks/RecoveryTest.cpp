@@ -264,6 +264,35 @@ TEST_F(Recovery, ControlQueriesDuringRecovery_KernelSurvives)
     EXPECT_GT(answered.load(), 0u);
 }
 
+// Reproducer: a fault armed for the interrupt handler while I/O is in flight
+// can fire before the inject call's own reply is back; the driver failing
+// made that call return "driver has failed" although the fault was armed and
+// recovery ran. The operator now gets the injection confirmed, with the
+// failure that came meanwhile.
+// The same load found a second race: requests held during the failure reached
+// the new instance's queue_rq before its nk_blk_register_disk had returned,
+// so the driver did not know the disk yet (NULL private data, a crash during
+// probe). The kernel now holds a new disk's requests until the domain has the
+// handle (blk_disk_ready).
+TEST_F(Recovery, InjectRacingItsOwnFault_Confirmed)
+{
+    ASSERT_TRUE(write_block(8, 0x11));
+    std::atomic<bool> stop { false };
+    std::thread writer([&] {
+        for (uint8_t i = 0; !stop.load(); ++i)
+            (void)write_block(1024 + (i % 64) * 8, i); // away from the blocks expect_recovered checks
+    });
+    for (unsigned failure = 1; failure <= 5; ++failure) {
+        auto reply = control({ { "command", "inject" }, { "driver", "nkdisk" }, { "fault", "panic" }, { "entry", "irq_handler" }, { "after", 1 } });
+        EXPECT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+        expect_recovered(failure);
+        if (HasFatalFailure())
+            break;
+    }
+    stop.store(true);
+    writer.join();
+}
+
 // Without an agent, the built-in policy gives up after 10 failures within a
 // minute: the driver stays disabled, its disk is gone, I/O fails; an operator
 // can start it again.

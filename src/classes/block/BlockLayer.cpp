@@ -34,11 +34,12 @@ void BlockLayer::set_request_timeout(std::chrono::milliseconds timeout)
     m_watchdog_changed.notify_all();
 }
 
-void BlockLayer::request_rerun()
+void BlockLayer::request_rerun(Rerun when)
 {
     {
         std::scoped_lock lock(m_watchdog_mutex);
         m_rerun_stalled = true;
+        m_rerun_at_once = m_rerun_at_once || when == Rerun::AtOnce;
     }
     m_watchdog_changed.notify_all();
 }
@@ -57,7 +58,8 @@ void BlockLayer::watchdog()
         if (m_rerun_stalled) {
             m_rerun_stalled = false;
             // Give the driver a moment to free what it lacked, then retry.
-            m_watchdog_changed.wait_for(lock, kStalledRerunDelay, [this] { return m_stopping; });
+            if (!std::exchange(m_rerun_at_once, false))
+                m_watchdog_changed.wait_for(lock, kStalledRerunDelay, [this] { return m_stopping; });
             lock.unlock();
             for (auto const& disk : disks())
                 disk->queue().rerun_if_stalled();

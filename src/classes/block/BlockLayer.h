@@ -72,6 +72,13 @@ public:
     void set_request_timeout(std::chrono::milliseconds timeout);
     static constexpr std::chrono::milliseconds kStalledRerunDelay { 3 };
 
+    // Asks the watchdog thread to rerun stalled queues: after kStalledRerunDelay
+    // (a driver that answered RESOURCE gets a moment to free what it lacked),
+    // or at once (what the requests waited for is there now). Any thread; does
+    // not dispatch on the caller's thread.
+    enum class Rerun { AfterDelay, AtOnce };
+    void request_rerun(Rerun when = Rerun::AfterDelay);
+
 private:
     std::vector<BlockLayerListener*> listeners() const;
 
@@ -89,9 +96,8 @@ private:
     std::mutex m_watchdog_mutex;
     std::condition_variable m_watchdog_changed;
     bool m_stopping { false };
-    // A queue stalled with nothing in flight asks to be rerun shortly.
     bool m_rerun_stalled NK_GUARDED_BY(m_watchdog_mutex) { false };
-    void request_rerun();
+    bool m_rerun_at_once NK_GUARDED_BY(m_watchdog_mutex) { false };
     std::thread m_watchdog;
 };
 

@@ -57,7 +57,8 @@
     X(blk_register_disk, Sync)                                                           \
     X(blk_unregister_disk, Sync)                                                         \
     X(blk_end_request, Deferred)                                                         \
-    X(blk_run_queue, Deferred)
+    X(blk_run_queue, Deferred)                                                           \
+    X(blk_disk_ready, Deferred)
 
 // X(name): kernel -> driver entry points, each with a thunk in the domain that
 // calls the driver function the handle names, with the right signature.

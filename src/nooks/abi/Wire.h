@@ -33,6 +33,8 @@
 //   blk_unregister_disk              disk
 //   blk_end_request (deferred)       disk, tag, status
 //   blk_run_queue (deferred)         disk
+//   blk_disk_ready (deferred)        disk: the runtime knows the handle (sent by
+//                                    nk_blk_register_disk before it returns)
 //
 // Functions are passed as handles the domain assigned (never addresses), and
 // kernel objects as handles the kernel's object tracker assigned.

@@ -33,6 +33,10 @@ int nk_blk_register_disk(nk_device* dev, nk_blk_disk_params const* params, nk_bl
     if (reply.result == 0) {
         runtime.remember(reply.word, private_data);
         *out = reinterpret_cast<nk_disk*>(reply.word);
+        // The kernel holds requests for the disk until it hears this (with the
+        // driver's next message): the driver then knows its disk by the handle,
+        // as it would the moment a native nk_blk_register_disk returns.
+        runtime.defer(KernelCall::blk_disk_ready, reply.word, 0, 0);
     }
     return static_cast<int>(reply.result);
 }

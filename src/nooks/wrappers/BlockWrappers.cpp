@@ -50,6 +50,10 @@ Result<XpcReply> KernelWrappers::blk_register_disk(IncomingCall const& call, Rep
         fmt::format("disk {} ({} sectors)", raw->name(), raw->geometry().capacity_sectors),
         [&block, raw, &module] { block.release_disk(*raw, module); });
     port_raw->set_disk_handle(handle);
+    {
+        std::scoped_lock lock(m_unready_mutex);
+        m_unready[handle] = port_raw;
+    }
     return XpcReply { 0, handle };
 }
 
@@ -71,6 +75,27 @@ Result<XpcReply> KernelWrappers::blk_end_request(IncomingCall const& call, Reply
     auto& disk = *static_cast<Disk*>(ref.object);
     if (tag > UINT32_MAX || !disk.queue().end_request(static_cast<uint32_t>(tag), static_cast<int>(status)))
         return NK_REJECT(call, "tag {}: not a request this driver holds on {}", tag, disk.name());
+    return XpcReply {};
+}
+
+Result<XpcReply> KernelWrappers::blk_disk_ready(IncomingCall const& call, ReplyPayload&)
+{
+    auto ref = TRY(m_module.tracker().lookup(call.words[0], ObjectType::Disk, "nk_blk_register_disk (ready)", "disk"));
+    IsolatedBlockPort* port = nullptr;
+    {
+        std::scoped_lock lock(m_unready_mutex);
+        if (auto it = m_unready.find(call.words[0]); it != m_unready.end()) {
+            port = it->second;
+            m_unready.erase(it);
+        }
+    }
+    if (port == nullptr)
+        return NK_REJECT(call, "disk {:#x}: not a disk waiting to be ready", call.words[0]);
+    port->mark_ready();
+    // Requests held meanwhile were answered RESOURCE: dispatch them (not from
+    // this thread, which is in the middle of the domain's message).
+    m_module.kernel().block().request_rerun(BlockLayer::Rerun::AtOnce);
+    (void)ref;
     return XpcReply {};
 }
 

@@ -19,7 +19,7 @@ Result<int> IsolatedBlockPort::open(Disk&)
 {
     if (m_functions.open == 0)
         return 0;
-    auto reply = TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_open, { m_functions.open, m_disk }));
+    auto reply = TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_open, { m_functions.open, TRY(registered_handle("open")) }));
     if (!IsolatedModule::is_errno_result(reply.result)) {
         m_module.fail({ .cause = FailureCause::Rejection, .module = m_module.name(), .message = fmt::format("open returned {}", reply.result) });
         return make_error(ErrorCode::DriverFailed, "open returned garbage");
@@ -31,7 +31,7 @@ Result<void> IsolatedBlockPort::release(Disk&)
 {
     if (m_functions.release == 0)
         return {};
-    TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_release, { m_functions.release, m_disk }));
+    TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_release, { m_functions.release, TRY(registered_handle("release")) }));
     return {};
 }
 
@@ -39,7 +39,7 @@ Result<int> IsolatedBlockPort::ioctl(Disk&, uint32_t cmd, uint64_t arg)
 {
     if (m_functions.ioctl == 0)
         return -ENOTTY;
-    auto reply = TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_ioctl, { m_functions.ioctl, m_disk, cmd, arg }));
+    auto reply = TRY(m_module.call(CrossingScope::Kind::Process, abi::DriverEntry::blk_ioctl, { m_functions.ioctl, TRY(registered_handle("ioctl")), cmd, arg }));
     // Any non-negative value is a result; a negative one must be an errno.
     if (reply.result < -4095 || reply.result > INT32_MAX) {
         m_module.fail({ .cause = FailureCause::Rejection, .module = m_module.name(), .message = fmt::format("ioctl returned {}", reply.result) });
@@ -60,6 +60,14 @@ void IsolatedBlockPort::request_timed_out(Disk& disk, uint32_t tag, uint64_t age
         .message = fmt::format("request {} on {} did not complete within {} ms (a lost completion)", tag, disk.name(), age_ns / 1'000'000) });
 }
 
+Result<uint64_t> IsolatedBlockPort::registered_handle(char const* operation) const
+{
+    auto handle = m_disk.load(std::memory_order_acquire);
+    if (handle == 0 || !m_ready.load(std::memory_order_acquire))
+        return make_error(ErrorCode::Unavailable, "{}: the disk is still being registered by {}", operation, m_module.name());
+    return handle;
+}
+
 Result<int> IsolatedBlockPort::checked_status(int64_t status)
 {
     if (status == NK_BLK_STS_OK || status == NK_BLK_STS_IOERR || status == NK_BLK_STS_RESOURCE || status == NK_BLK_STS_NOTSUPP)
@@ -73,6 +81,12 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
 {
     if (batch.empty())
         return 0;
+    auto handle = m_disk.load(std::memory_order_acquire);
+    if (handle == 0 || !m_ready.load(std::memory_order_acquire)) {
+        // Registered a moment ago; the driver does not know the disk yet: the block layer retries shortly.
+        std::ranges::fill(statuses.first(batch.size()), NK_BLK_STS_RESOURCE);
+        return 0;
+    }
     auto active = TRY(m_module.enter());
     CrossingScope crossing(m_module, CrossingScope::Kind::Atomic);
     auto& xpc = m_module.xpc();
@@ -80,7 +94,7 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
     for (size_t i = 0; i < batch.size(); ++i) {
         auto& slot = m_slots[batch[i]->tag];
         slot = to_driver_request(*batch[i]);
-        uint64_t words[] = { m_functions.queue_rq, m_disk, reinterpret_cast<uint64_t>(&slot), i + 1 == batch.size() ? 1u : 0u };
+        uint64_t words[] = { m_functions.queue_rq, handle, reinterpret_cast<uint64_t>(&slot), i + 1 == batch.size() ? 1u : 0u };
         if (i + 1 < batch.size()) {
             sequences[i] = TRY(xpc.defer(abi::DriverEntry::blk_queue_rq, words));
             continue;
@@ -97,7 +111,7 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
     }
     // The last request was refused for now, so its doorbell was not rung for the rest.
     if (statuses[batch.size() - 1] == NK_BLK_STS_RESOURCE && took_some && m_functions.commit_rqs != 0)
-        TRY(xpc.call(abi::DriverEntry::blk_commit_rqs, std::initializer_list<uint64_t> { m_functions.commit_rqs, m_disk }));
+        TRY(xpc.call(abi::DriverEntry::blk_commit_rqs, std::initializer_list<uint64_t> { m_functions.commit_rqs, handle }));
     return batch.size();
 }
 

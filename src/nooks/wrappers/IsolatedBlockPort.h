@@ -15,6 +15,7 @@
 
 #include <nooks/block.h>
 
+#include <atomic>
 #include <memory>
 
 namespace nk {
@@ -32,8 +33,16 @@ public:
     };
 
     static Result<std::unique_ptr<IsolatedBlockPort>> create(IsolatedModule& module, Functions functions, uint32_t depth);
-    // The handle the driver knows the disk by (set once registered).
-    void set_disk_handle(uint64_t handle) { m_disk = handle; }
+    // The handle the driver knows the disk by, set when the registration is
+    // tracked. The disk is live from its registration on (the block class, or
+    // the shadow replaying requests, dispatches as soon as it exists), but the
+    // driver learns the handle only from the registration's reply: until the
+    // domain says it has it (mark_ready, from nk_blk_register_disk's deferred
+    // blk_disk_ready), requests are answered RESOURCE and rerun by the block
+    // layer, and open/release/ioctl are Unavailable.
+    void set_disk_handle(uint64_t handle) { m_disk.store(handle, std::memory_order_release); }
+    uint64_t disk_handle() const { return m_disk.load(std::memory_order_acquire); }
+    void mark_ready() { m_ready.store(true, std::memory_order_release); }
 
     Result<int> open(Disk& disk) override;
     Result<void> release(Disk& disk) override;
@@ -52,12 +61,14 @@ private:
     {
     }
     Result<int> checked_status(int64_t status);
+    Result<uint64_t> registered_handle(char const* operation) const;
 
     IsolatedModule& m_module;
     Functions m_functions;
     nk_blk_request* m_slots; // by tag, in the kernel area
     uint32_t m_depth;
-    uint64_t m_disk { 0 };
+    std::atomic<uint64_t> m_disk { 0 };
+    std::atomic<bool> m_ready { false };
 };
 
 } // namespace nk

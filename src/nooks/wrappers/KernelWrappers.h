@@ -13,11 +13,15 @@
 // Called on the kernel thread that is waiting on the channel the call came
 // in on, inside that thread's crossing into the driver.
 
+#include "base/ThreadAnnotations.h"
+#include <map>
+#include <mutex>
 #include "nooks/xpc/XpcEndpoint.h"
 
 namespace nk {
 
 class IsolatedModule;
+class IsolatedBlockPort;
 class BusDevice;
 
 class KernelWrappers final : public XpcHandler {
@@ -45,6 +49,9 @@ private:
     Result<void> check_quota(IncomingCall const& call);
 
     IsolatedModule& m_module;
+    // Ports of disks registered but not yet known to the driver (blk_disk_ready).
+    std::mutex m_unready_mutex;
+    std::map<uint64_t, IsolatedBlockPort*> m_unready NK_GUARDED_BY(m_unready_mutex);
 };
 
 // "nk_iomap: <what>" as an InvalidArgument error: a rejected parameter.
