@@ -33,8 +33,10 @@ test: build build-asan
 unit: build
 	ctest --preset release -L unit -j $(JOBS)
 
+# The benchmarks behind docs/BENCHMARKS.md; each writes its full report to docs/results/.
 bench: build
-	$(SUDO) build/release/bin/nooks-bench-block --output docs/BENCHMARKS.md
+	$(SUDO) build/release/bin/nooks-bench-block --modes native,nooks,shadow --output docs/results/bench-block.md --json docs/results/bench-block.json
+	$(SUDO) build/release/bin/nooks-bench-recovery --output docs/results/bench-recovery.md --json docs/results/bench-recovery.json
 
 # Style: clang-tidy (naming, bugs) over the kernel's sources; clang-format check.
 lint: build
