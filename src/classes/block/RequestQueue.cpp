@@ -313,31 +313,71 @@ size_t RequestQueue::requeue_in_flight()
     return taken.size();
 }
 
+bool RequestQueue::detach_failed_locked(BlockRequest* request)
+{
+    bool in_flight = request->tag < m_depth && m_in_flight[request->tag] == request;
+    bool pending = std::ranges::find(m_pending, request) != m_pending.end();
+    if (!in_flight && !pending)
+        return false;
+    if (in_flight)
+        m_in_flight[request->tag] = nullptr;
+    std::erase(m_pending, request);
+    std::erase(m_active, request);
+    m_free_tags.push_back(request->tag);
+    m_stats.completed++;
+    m_stats.failed++;
+    m_progress++;
+    m_idle_stall_since_ns = 0;
+    m_stalled = false;
+    return true;
+}
+
+void RequestQueue::end_detached(BlockRequest& request, int status)
+{
+    if (request.op != BlockOp::Flush && m_iommu != nullptr)
+        (void)m_iommu->unmap(request.dma_addr);
+    m_port.completed(m_disk, request, status);
+    finish(request, status);
+}
+
 bool RequestQueue::fail_request(BlockRequest* request, int status)
 {
     {
         std::scoped_lock lock(m_mutex);
-        bool in_flight = request->tag < m_depth && m_in_flight[request->tag] == request;
-        bool pending = std::ranges::find(m_pending, request) != m_pending.end();
-        if (!in_flight && !pending)
+        if (!detach_failed_locked(request))
             return false;
-        if (in_flight)
-            m_in_flight[request->tag] = nullptr;
-        std::erase(m_pending, request);
-        std::erase(m_active, request);
-        m_free_tags.push_back(request->tag);
-        m_stats.completed++;
-        m_stats.failed++;
-        m_progress++;
-        m_idle_stall_since_ns = 0;
-        m_stalled = false;
     }
-    if (request->op != BlockOp::Flush && m_iommu != nullptr)
-        (void)m_iommu->unmap(request->dma_addr);
-    m_port.completed(m_disk, *request, status);
-    finish(*request, status);
+    end_detached(*request, status);
     raise_softirq(&RequestQueue::dispatch_softirq, this);
     return true;
+}
+
+RequestQueue::ExhaustedSweep RequestQueue::fail_exhausted(uint32_t max_attempts, int status)
+{
+    ExhaustedSweep sweep;
+    std::vector<BlockRequest*> doomed;
+    {
+        std::scoped_lock lock(m_mutex);
+        std::vector<BlockRequest*> candidates(m_active.begin(), m_active.end());
+        candidates.insert(candidates.end(), m_blocked.begin(), m_blocked.end());
+        for (auto* request : candidates) {
+            if (request->attempts >= max_attempts) {
+                if (!detach_failed_locked(request))
+                    continue;
+                sweep.failed.push_back(fmt::format("{} of {} sectors at {} ({} attempts)", block_op_name(request->op), request->nr_sectors,
+                    request->sector, request->attempts));
+                doomed.push_back(request);
+            } else if (request->attempts > 0) {
+                ++sweep.suspects;
+            }
+        }
+    }
+    // Out of the queue now: nobody else can end them.
+    for (auto* request : doomed)
+        end_detached(*request, status);
+    if (!doomed.empty())
+        raise_softirq(&RequestQueue::dispatch_softirq, this);
+    return sweep;
 }
 
 std::vector<BlockRequest*> RequestQueue::outstanding() const

@@ -91,7 +91,19 @@ public:
     // its driver every time) with `status`. False if it is not there.
     bool fail_request(BlockRequest* request, int status);
     // Every request the queue holds that has not completed (in flight, queued, blocked).
+    // The pointers are only a snapshot: any of them may complete, and be freed by
+    // its submitter, as soon as this returns.
     std::vector<BlockRequest*> outstanding() const;
+
+    // After a restart (shadow): every outstanding request tried `max_attempts`
+    // times or more fails alone with `status`; the others that were tried at
+    // least once are counted as suspects. Chosen and taken out under the
+    // queue's lock, described before they end (their submitters free them).
+    struct ExhaustedSweep {
+        std::vector<std::string> failed; // "write of 8 sectors at 4096 (3 attempts)"
+        uint32_t suspects { 0 };
+    };
+    ExhaustedSweep fail_exhausted(uint32_t max_attempts, int status);
 
     // Tags of requests the driver has held longer than `timeout_ns` (each is
     // reported once).
@@ -102,6 +114,10 @@ public:
 
 private:
     void promote_locked(std::vector<BlockRequest*>& failed) NK_REQUIRES(m_mutex);
+    // Takes a failed request out of the queue (false if it is not there), then
+    // end_detached() completes it outside the lock.
+    bool detach_failed_locked(BlockRequest* request) NK_REQUIRES(m_mutex);
+    void end_detached(BlockRequest& request, int status);
     void dispatch();
     static void dispatch_softirq(void* queue);
     void finish(BlockRequest& request, int status);

@@ -418,6 +418,8 @@ Result<std::unique_ptr<FuseDiskFs>> FuseDiskFs::mount(BlockLayer& block, Options
         argv.push_back(argument.data());
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
     fs->m_session = fuse_session_new(&args, &operations, sizeof(operations), fs.get());
+    // Parsing may have copied the arguments into memory of its own.
+    fuse_opt_free_args(&args);
     if (fs->m_session == nullptr)
         return make_error(ErrorCode::Internal, "fuse: cannot create a session");
     if (fuse_session_mount(fs->m_session, fs->m_options.mountpoint.c_str()) != 0)

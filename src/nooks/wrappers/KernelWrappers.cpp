@@ -17,15 +17,6 @@ namespace nk {
 
 namespace {
 
-using Body = Result<XpcReply> (KernelWrappers::*)(IncomingCall const&, ReplyPayload&);
-
-constexpr Body bodies[] = {
-#define NK_X(name, delivery) &KernelWrappers::name,
-    NOOKS_KERNEL_CALLS(NK_X)
-#undef NK_X
-};
-static_assert(std::size(bodies) == abi::kernel_call_count);
-
 XpcReply ok(int64_t result = 0, uint64_t word = 0) { return { result, word }; }
 
 template<typename T>
@@ -39,17 +30,29 @@ bool payload_as(IncomingCall const& call, T& out)
 
 } // namespace
 
-Result<XpcReply> KernelWrappers::handle_call(IncomingCall const& call, ReplyPayload& reply)
+// A switch over the interface list rather than a table of member-function
+// pointers: every call has a body (a missing one does not compile), and an id
+// outside the list (the endpoint rejects those first) is a rejection here too.
+Result<XpcReply> KernelWrappers::dispatch(IncomingCall const& call, ReplyPayload& reply)
 {
-    return (this->*bodies[static_cast<unsigned>(call.id)])(call, reply);
+    switch (call.id) {
+#define NK_X(name, delivery) \
+    case abi::KernelCall::name: return name(call, reply);
+        NOOKS_KERNEL_CALLS(NK_X)
+#undef NK_X
+    case abi::KernelCall::Count: break;
+    }
+    return make_error(ErrorCode::InvalidArgument, "kernel call {}: no such call", static_cast<unsigned>(call.id));
 }
+
+Result<XpcReply> KernelWrappers::handle_call(IncomingCall const& call, ReplyPayload& reply) { return dispatch(call, reply); }
 
 Result<void> KernelWrappers::handle_deferred(abi::KernelCall id, std::span<uint64_t const, 3> words)
 {
     IncomingCall call { id, {}, {}, 0 };
     std::copy(words.begin(), words.end(), call.words.begin());
     ReplyPayload none;
-    TRY((this->*bodies[static_cast<unsigned>(id)])(call, none));
+    TRY(dispatch(call, none));
     return {};
 }
 

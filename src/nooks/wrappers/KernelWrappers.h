@@ -34,13 +34,14 @@ public:
     Result<XpcReply> handle_call(IncomingCall const& call, ReplyPayload& reply) override;
     Result<void> handle_deferred(abi::KernelCall id, std::span<uint64_t const, 3> words) override;
 
-    // One body per kernel call, named after it; the dispatch table is built
-    // from the interface list, so a missing body does not compile.
+    // One body per kernel call, named after it; dispatch() switches over the
+    // interface list, so a missing body does not compile.
 #define NK_X(name, delivery) Result<XpcReply> name(IncomingCall const& call, ReplyPayload& reply);
     NOOKS_KERNEL_CALLS(NK_X)
 #undef NK_X
 
 private:
+    Result<XpcReply> dispatch(IncomingCall const& call, ReplyPayload& reply);
     Result<BusDevice*> device(IncomingCall const& call, unsigned word, char const* parameter);
     // The irq must be a line of a device this driver holds.
     Result<void> check_own_irq(IncomingCall const& call, uint32_t irq);

@@ -275,7 +275,8 @@ Result<void> XpcEndpoint::serve_call(unsigned index, abi::Message const& message
 
     // Decode: the payload is copied into kernel memory before anything looks at it.
     std::vector<std::byte> payload(message.payload_size);
-    std::memcpy(payload.data(), domain.payload + message.payload_offset, payload.size());
+    if (!payload.empty())
+        std::memcpy(payload.data(), domain.payload + message.payload_offset, payload.size());
     IncomingCall call { static_cast<abi::KernelCall>(message.id), {}, payload, index };
     std::copy(std::begin(message.words), std::end(message.words), call.words.begin());
     bump(m_counters.kernel_calls);

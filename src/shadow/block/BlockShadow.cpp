@@ -87,19 +87,11 @@ void BlockShadow::driver_restarted(Module& fresh)
         auto& queue = disk->queue();
         auto reissued = queue.requeue_in_flight();
         // A request that was in flight at every one of the last failures is failed alone.
-        uint32_t suspects = 0;
-        uint64_t failed_alone = 0;
-        for (auto* request : queue.outstanding()) {
-            if (request->attempts >= m_options.max_attempts) {
-                if (queue.fail_request(request, NK_BLK_STS_IOERR)) {
-                    logger()->warn("{}: {} of {} sectors at {} made the driver fail {} times: failed alone with EIO", disk->name(),
-                        block_op_name(request->op), request->nr_sectors, request->sector, request->attempts);
-                    ++failed_alone;
-                }
-            } else if (request->attempts > 0) {
-                ++suspects;
-            }
-        }
+        auto sweep = queue.fail_exhausted(m_options.max_attempts, NK_BLK_STS_IOERR);
+        for (auto const& what : sweep.failed)
+            logger()->warn("{}: {} made the driver fail every time: failed alone with EIO", disk->name(), what);
+        uint32_t suspects = sweep.suspects;
+        uint64_t failed_alone = sweep.failed.size();
         auto stall = monotonic_ns() - shadowed->active_since;
         {
             std::scoped_lock lock(m_mutex);

@@ -242,6 +242,31 @@ TEST_F(RequestQueueTest, IdleStall_ClockReadBeforeStall_NotReported)
     ASSERT_TRUE(disk->queue().end_request(a.tag, NK_BLK_STS_OK));
 }
 
+// After a restart the shadow fails the requests that were in flight at every
+// failure. Reproducer: it read such a request after failing it, when its
+// submitter had already freed it. The sweep now describes and takes them out
+// under the queue's lock.
+TEST_F(RequestQueueTest, FailExhausted_FailsOnlyThoseAndDescribesThem)
+{
+    BlockCompletion completion(3);
+    auto a = make(BlockOp::Write, 4096, 8, completion);
+    auto b = make(BlockOp::Read, 100, 8, completion);
+    auto c = make(BlockOp::Read, 200, 8, completion);
+    BlockRequest* batch[] = { &a, &b, &c };
+    disk->queue().submit(batch);
+    a.attempts = 3;
+    b.attempts = 1;
+    auto sweep = disk->queue().fail_exhausted(3, NK_BLK_STS_IOERR);
+    ASSERT_EQ(sweep.failed.size(), 1u);
+    EXPECT_EQ(sweep.failed[0], "write of 8 sectors at 4096 (3 attempts)");
+    EXPECT_EQ(sweep.suspects, 1u);
+    EXPECT_EQ(a.status, NK_BLK_STS_IOERR);
+    EXPECT_TRUE(disk->queue().fail_exhausted(3, NK_BLK_STS_IOERR).failed.empty()); // once
+    ASSERT_TRUE(disk->queue().end_request(b.tag, NK_BLK_STS_OK));
+    ASSERT_TRUE(disk->queue().end_request(c.tag, NK_BLK_STS_OK));
+    EXPECT_EQ(b.status, NK_BLK_STS_OK);
+}
+
 // A stall with requests in flight waits for their completion: no rerun asked.
 TEST_F(RequestQueueTest, Resource_WithRequestsInFlight_NoRerunAsked)
 {
