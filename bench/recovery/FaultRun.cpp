@@ -74,16 +74,22 @@ Result<FaultRunResult> run_faults(FaultRunOptions const& options, ProgressFn con
 
     auto kernel = TRY(harness::KernelProcess::start({ .nooks_binary = options.nooks_binary, .args = { "--config", config },
         .log_path = dir + "/kernel.log" }));
+    std::unique_ptr<IoProbe> probe;
     auto fail = [&](Error error) -> Result<FaultRunResult> {
-        return std::unexpected(std::move(error).with_context(fmt::format("{} mode (kernel log: {})", options.mode, kernel->log_tail(5))));
+        auto log = kernel->log_tail(5);
+        // The kernel first: with it gone, I/O the probe's threads are blocked in ends.
+        (void)kernel->stop(std::chrono::seconds(5));
+        probe.reset();
+        return std::unexpected(std::move(error).with_context(fmt::format("{} mode (kernel log: {})", options.mode, log)));
     };
     auto driver = look(control);
     if (!driver)
         return fail(driver.error());
 
-    auto probe = IoProbe::start(dir + "/disks/disk0", disk_bytes, options.threads);
-    if (!probe)
-        return fail(probe.error());
+    auto started = IoProbe::start(dir + "/disks/disk0", disk_bytes, options.threads);
+    if (!started)
+        return fail(started.error());
+    probe = std::move(*started);
     std::this_thread::sleep_for(std::chrono::milliseconds(options.settle_ms));
 
     for (size_t i = 0; i < options.faults.size() && !harness::interrupted(); ++i) {
@@ -92,16 +98,13 @@ Result<FaultRunResult> run_faults(FaultRunOptions const& options, ProgressFn con
                                                    { "entry", "blk_queue_rq" }, { "after", 1 } },
             std::chrono::seconds(5));
         if (!reply || !reply->value("ok", false)) {
-            (*probe)->stop();
             return fail(reply ? Error(ErrorCode::InvalidArgument, fmt::format("inject {}: {}", injected.fault, reply->value("error", std::string())))
                               : reply.error());
         }
         injected.armed_ns = monotonic_ns();
         auto recovered = wait_recovered(control, static_cast<unsigned>(i + 1), std::chrono::seconds(20));
-        if (!recovered) {
-            (*probe)->stop();
+        if (!recovered)
             return fail(recovered.error());
-        }
         injected.recovered_ns = monotonic_ns();
         if (progress)
             progress(fmt::format("{:<6} fault {}/{} {:<18} live again after {:.1f} ms", options.mode, i + 1, options.faults.size(), injected.fault,
@@ -109,9 +112,9 @@ Result<FaultRunResult> run_faults(FaultRunOptions const& options, ProgressFn con
         result.faults.push_back(injected);
         std::this_thread::sleep_for(std::chrono::milliseconds(options.settle_ms));
     }
-    (*probe)->stop();
-    result.operations = (*probe)->operations();
-    probe->reset();
+    probe->stop();
+    result.operations = probe->operations();
+    probe.reset();
 
     auto failures = control_request(control, { { "command", "failures" } }, std::chrono::seconds(5));
     if (!failures || !failures->value("ok", false))

@@ -80,7 +80,8 @@ Result<XpcReply> KernelWrappers::blk_end_request(IncomingCall const& call, Reply
 
 Result<XpcReply> KernelWrappers::blk_disk_ready(IncomingCall const& call, ReplyPayload&)
 {
-    auto ref = TRY(m_module.tracker().lookup(call.words[0], ObjectType::Disk, "nk_blk_register_disk (ready)", "disk"));
+    // A disk this driver holds, and one it has not said it knows yet.
+    TRY(m_module.tracker().lookup(call.words[0], ObjectType::Disk, "nk_blk_register_disk (ready)", "disk"));
     IsolatedBlockPort* port = nullptr;
     {
         std::scoped_lock lock(m_unready_mutex);
@@ -95,7 +96,6 @@ Result<XpcReply> KernelWrappers::blk_disk_ready(IncomingCall const& call, ReplyP
     // Requests held meanwhile were answered RESOURCE: dispatch them (not from
     // this thread, which is in the middle of the domain's message).
     m_module.kernel().block().request_rerun(BlockLayer::Rerun::AtOnce);
-    (void)ref;
     return XpcReply {};
 }
 
