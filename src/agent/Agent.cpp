@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "agent/Agent.h"
 
+#include "base/Spawn.h"
+
 #include "base/Clock.h"
 #include "base/Log.h"
 
@@ -231,16 +233,8 @@ void Agent::notify(std::string const& command, FailureEvent const& event, Policy
     posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    // The agent blocks its stop signals for sigwait and ignores SIGPIPE; the
-    // command gets a normal signal state, and its own group so it can be killed whole.
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t defaults;
-    sigfillset(&defaults);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setpgroup(&attributes, 0);
+    // Its own group, so a command that hangs can be killed whole.
+    set_clean_spawn_state(attributes, ProcessGroup::Own);
 
     std::scoped_lock lock(m_notify_mutex);
     join_finished();

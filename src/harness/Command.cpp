@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "harness/Command.h"
+
+#include "base/Spawn.h"
 #include "harness/Interrupt.h"
 
 #include "base/Clock.h"
@@ -68,17 +70,7 @@ Result<CommandResult> run_command(std::vector<std::string> const& argv, CommandO
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     // Its own process group, so a timeout kills everything it started (make -> gcc).
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    set_clean_spawn_state(attributes, ProcessGroup::Own);
 
     std::vector<std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {

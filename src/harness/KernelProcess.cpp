@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "harness/KernelProcess.h"
 
+#include "base/Spawn.h"
+
 #include "base/Clock.h"
 
 #include <cerrno>
@@ -54,14 +56,7 @@ Result<std::unique_ptr<KernelProcess>> KernelProcess::start(Options options)
     posix_spawnattr_init(&attributes);
     // Its own process group: a Ctrl-C at the terminal reaches the tool, which
     // stops the kernel last (after the loop device on its FUSE file is gone).
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t defaults;
-    sigfillset(&defaults);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    set_clean_spawn_state(attributes, ProcessGroup::Own);
 
     std::vector<std::string> argv { opts.nooks_binary, "run" };
     argv.insert(argv.end(), opts.args.begin(), opts.args.end());
@@ -69,16 +64,17 @@ Result<std::unique_ptr<KernelProcess>> KernelProcess::start(Options options)
     for (auto& arg : argv)
         args.push_back(arg.data());
     args.push_back(nullptr);
-    int spawned = ::posix_spawn(&process->m_pid, args[0], &actions, &attributes, args.data(), environ);
+    pid_t pid = -1;
+    int spawned = ::posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     ::close(out[1]);
     ::close(log_fd);
     if (spawned != 0) {
         ::close(out[0]);
-        process->m_pid = -1;
         return std::unexpected(Error::from_errno(spawned, "start the kernel"));
     }
+    process->m_child.adopt(pid);
     process->m_stdout = out[0];
 
     // Wait for the `ready` line (or for the child to die trying).
@@ -134,74 +130,11 @@ std::string KernelProcess::stdout_text() const
 
 KernelProcess::~KernelProcess()
 {
-    if (m_pid > 0 && !m_exited)
-        (void)stop(std::chrono::seconds(10));
+    (void)m_child.stop(std::chrono::seconds(10));
     if (m_reader.joinable())
         m_reader.join();
     if (m_stdout >= 0)
         ::close(m_stdout);
-}
-
-bool KernelProcess::reap(bool block)
-{
-    if (m_exited || m_pid <= 0)
-        return true;
-    int status = 0;
-    pid_t done = 0;
-    do {
-        done = ::waitpid(m_pid, &status, block ? 0 : WNOHANG);
-    } while (done < 0 && errno == EINTR);
-    if (done == m_pid) {
-        m_exited = true;
-        m_status = status;
-        return true;
-    }
-    return false;
-}
-
-bool KernelProcess::running() { return !reap(false); }
-
-bool KernelProcess::wait_exit(std::chrono::milliseconds timeout)
-{
-    auto deadline = monotonic_ns() + static_cast<uint64_t>(std::chrono::nanoseconds(timeout).count());
-    while (!reap(false)) {
-        if (monotonic_ns() >= deadline)
-            return false;
-        ::usleep(10'000);
-    }
-    return true;
-}
-
-void KernelProcess::signal(int signal)
-{
-    if (m_pid > 0 && !m_exited)
-        ::kill(m_pid, signal);
-}
-
-Result<void> KernelProcess::stop(std::chrono::milliseconds grace)
-{
-    if (m_pid <= 0)
-        return {};
-    if (!m_exited) {
-        ::kill(m_pid, SIGTERM);
-        if (!wait_exit(grace)) {
-            ::kill(m_pid, SIGKILL);
-            reap(true);
-            return make_error(ErrorCode::DeadlineExceeded, "kernel did not stop within {} ms after SIGTERM; killed it", grace.count());
-        }
-    }
-    return {};
-}
-
-std::string KernelProcess::exit_description() const
-{
-    if (!m_exited)
-        return "running";
-    if (WIFEXITED(m_status))
-        return fmt::format("exit {}", WEXITSTATUS(m_status));
-    if (WIFSIGNALED(m_status))
-        return fmt::format("killed by signal {} ({})", WTERMSIG(m_status), strsignal(WTERMSIG(m_status)));
-    return "ended";
 }
 
 std::string KernelProcess::log_tail(size_t lines) const

@@ -10,6 +10,7 @@
 // is ever left behind. Its stderr (the kernel log) goes to a file.
 
 #include "base/Error.h"
+#include "harness/ChildProcess.h"
 
 #include <chrono>
 #include <memory>
@@ -35,18 +36,18 @@ public:
     KernelProcess& operator=(KernelProcess const&) = delete;
 
     // SIGTERM and wait; SIGKILL after `grace`. Returns how it ended.
-    Result<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(20));
+    Result<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(20)) { return m_child.stop(grace); }
     // Sends `signal` without waiting.
-    void signal(int signal);
+    void signal(int signal) { m_child.signal(signal); }
     // True if the child has not exited yet (reaps it if it has).
-    bool running();
+    bool running() { return m_child.running(); }
     // Waits for the child to exit on its own, up to `timeout`.
-    bool wait_exit(std::chrono::milliseconds timeout);
+    bool wait_exit(std::chrono::milliseconds timeout) { return m_child.wait_exit(timeout); }
 
-    pid_t pid() const { return m_pid; }
-    // Exit description once it ended: "exit 0", "killed by signal 6".
-    std::string exit_description() const;
-    int exit_status() const { return m_status; }
+    pid_t pid() const { return m_child.pid(); }
+    // Exit description once it ended: "exit 0", "killed by signal 6 (Aborted)".
+    std::string exit_description() const { return m_child.exit_description(); }
+    int exit_status() const { return m_child.exit_status(); }
     std::string const& log_path() const { return m_options.log_path; }
     // The last `lines` lines of the kernel log, for error messages.
     std::string log_tail(size_t lines = 30) const;
@@ -59,13 +60,10 @@ private:
     {
     }
     void drain_stdout();
-    bool reap(bool block);
 
     Options m_options;
-    pid_t m_pid { -1 };
+    ChildProcess m_child { "kernel" };
     int m_stdout { -1 };
-    bool m_exited { false };
-    int m_status { 0 };
     mutable std::mutex m_mutex;
     std::string m_stdout_text;
     std::thread m_reader;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "AgentProcess.h"
 
+#include "base/Spawn.h"
+
 #include "harness/KernelProcess.h"
 
 #include <cerrno>
@@ -57,20 +59,14 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(Options options)
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, opts.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t defaults;
-    sigfillset(&defaults);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    int spawned = ::posix_spawnp(&process->m_pid, args[0], &actions, &attributes, args.data(), environ);
+    set_clean_spawn_state(attributes, ProcessGroup::Inherit);
+    pid_t pid = -1;
+    int spawned = ::posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    if (spawned != 0) {
-        process->m_pid = -1;
+    if (spawned != 0)
         return std::unexpected(Error::from_errno(spawned, fmt::format("start {}", argv[0])));
-    }
+    process->m_child.adopt(pid);
 
     bool ready = wait_until(opts.ready_timeout, [&] {
         return read_text(opts.stdout_path).find("agent ready") != std::string::npos || !process->running();
@@ -85,67 +81,7 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::start(Options options)
     return process;
 }
 
-AgentProcess::~AgentProcess()
-{
-    if (m_pid > 0 && !m_exited)
-        (void)stop(std::chrono::seconds(5));
-}
-
-bool AgentProcess::reap(bool block)
-{
-    if (m_exited || m_pid <= 0)
-        return true;
-    int status = 0;
-    pid_t done = 0;
-    do {
-        done = ::waitpid(m_pid, &status, block ? 0 : WNOHANG);
-    } while (done < 0 && errno == EINTR);
-    if (done == m_pid) {
-        m_exited = true;
-        m_status = status;
-        return true;
-    }
-    return false;
-}
-
-bool AgentProcess::running() { return !reap(false); }
-
-bool AgentProcess::wait_exit(std::chrono::milliseconds timeout)
-{
-    return wait_until(timeout, [&] { return reap(false); });
-}
-
-void AgentProcess::signal(int signal) const
-{
-    if (m_pid > 0 && !m_exited)
-        ::kill(m_pid, signal);
-}
-
-Result<void> AgentProcess::stop(std::chrono::milliseconds grace)
-{
-    if (m_pid <= 0 || m_exited)
-        return {};
-    ::kill(m_pid, SIGTERM);
-    if (!wait_exit(grace)) {
-        ::kill(m_pid, SIGKILL);
-        reap(true);
-        return make_error(ErrorCode::DeadlineExceeded, "nooks agent did not stop within {} ms of SIGTERM; killed it", grace.count());
-    }
-    return {};
-}
-
-std::string AgentProcess::exit_description() const
-{
-    if (!m_exited)
-        return "running";
-    if (WIFEXITED(m_status))
-        return fmt::format("exit {}", WEXITSTATUS(m_status));
-    if (WIFSIGNALED(m_status))
-        return fmt::format("killed by signal {}", WTERMSIG(m_status));
-    return "ended";
-}
-
-bool AgentProcess::exited_cleanly() const { return m_exited && WIFEXITED(m_status) && WEXITSTATUS(m_status) == 0; }
+AgentProcess::~AgentProcess() { (void)m_child.stop(std::chrono::seconds(5)); }
 
 std::string AgentProcess::log() const { return read_text(m_options.log_path); }
 

@@ -10,6 +10,7 @@
 // any time without a reader thread.
 
 #include "base/Error.h"
+#include "harness/ChildProcess.h"
 
 #include <chrono>
 #include <functional>
@@ -36,31 +37,27 @@ public:
     AgentProcess& operator=(AgentProcess const&) = delete;
 
     // SIGTERM and wait; SIGKILL after `grace` (an error then). Reaps it.
-    Result<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
-    void signal(int signal) const;
+    Result<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(10)) { return m_child.stop(grace); }
+    void signal(int signal) const { m_child.signal(signal); }
     // True until the child exits (reaps it when it has).
-    bool running();
+    bool running() { return m_child.running(); }
     // Waits for the child to exit on its own.
-    bool wait_exit(std::chrono::milliseconds timeout);
-    // "exit 0", "killed by signal 9", or "running".
-    std::string exit_description() const;
-    bool exited_cleanly() const;
+    bool wait_exit(std::chrono::milliseconds timeout) { return m_child.wait_exit(timeout); }
+    // "exit 0", "killed by signal 9 (Killed)", or "running".
+    std::string exit_description() const { return m_child.exit_description(); }
+    bool exited_cleanly() const { return m_child.exited_cleanly(); }
 
     std::string log() const;
     std::string output() const;
-    pid_t pid() const { return m_pid; }
+    pid_t pid() const { return m_child.pid(); }
 
 private:
     explicit AgentProcess(Options options)
         : m_options(std::move(options))
     {
     }
-    bool reap(bool block);
-
     Options m_options;
-    pid_t m_pid { -1 };
-    bool m_exited { false };
-    int m_status { 0 };
+    harness::ChildProcess m_child { "nooks agent" };
 };
 
 // The whole content of a file ("" if it cannot be read).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "nooks/domain/ProcessDomain.h"
 
+#include "base/Spawn.h"
+
 #include "base/Clock.h"
 
 #include <condition_variable>
@@ -140,15 +142,8 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     posix_spawn_file_actions_adddup2(&actions, driver_fd, 5);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    // A clean signal state, and its own process group (a terminal's Ctrl-C goes to the kernel).
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    sigset_t all;
-    sigfillset(&all);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setpgroup(&attributes, 0);
+    // Its own process group: a terminal's Ctrl-C goes to the kernel, not the domain.
+    set_clean_spawn_state(attributes, ProcessGroup::Own);
 
     auto address = fmt::format("{:x}", m_memory->kernel_area().address());
     std::string launcher = m_options.launcher;
