@@ -165,7 +165,13 @@ TEST_F(BlockShadowSlowRecovery, GiveUp_RequestsFail)
     std::vector<std::byte> data(4096, std::byte(9));
     auto written = block_io::write(*disk, 0, data, false);
     EXPECT_FALSE(written);
-    for (int i = 0; i < 500 && system->kernel().block().find("disk0") != nullptr; ++i)
+    // The shadow lets the disk go while the recovery manager still counts the driver as
+    // recovering (so an operator's restart cannot slip in); Disabled follows.
+    auto settled = [&] {
+        return system->kernel().block().find("disk0") == nullptr
+            && system->recovery()->driver("nkdisk")->state == DriverState::Disabled;
+    };
+    for (int i = 0; i < 500 && !settled(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     EXPECT_EQ(system->kernel().block().find("disk0"), nullptr);
     EXPECT_EQ(system->recovery()->driver("nkdisk")->state, DriverState::Disabled);
