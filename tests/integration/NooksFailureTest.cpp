@@ -40,7 +40,11 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
         ASSERT_TRUE(reply);
         // While the driver is being recovered it has no module loaded: the list may be empty.
         auto const& modules = (*reply)["modules"];
-        if (!modules.empty() && modules[0].value("restarts", 0) >= 1 && modules[0].value("state", std::string()) == "live") {
+        // The failure record is filed just after the driver goes live: wait for both.
+        auto failures = control_request(dir.file("control.sock"), { { "command", "failures" } });
+        ASSERT_TRUE(failures);
+        if (!modules.empty() && modules[0].value("restarts", 0) >= 1 && modules[0].value("state", std::string()) == "live"
+            && !(*failures)["failures"].empty()) {
             list = *reply;
             break;
         }

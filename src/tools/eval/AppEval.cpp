@@ -125,6 +125,18 @@ KernelView look(Stack& stack)
     return view;
 }
 
+// Waits (up to 10 s) until every failure the kernel counted has been recovered,
+// or the kernel is gone.
+void settle(Stack& stack)
+{
+    for (int i = 0; i < 1000 && !harness::interrupted(); ++i) {
+        auto now = look(stack);
+        if (!now.alive || now.restarts >= now.failures)
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 using AppResult = Result<harness::WorkloadReport>;
 
 // An application's job is done when its output is on the disk: it ends with a
@@ -210,15 +222,15 @@ std::vector<Cell> run_cells(Options const& options, std::string const& mode, std
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         // And until it was recovered, so the next fault meets a live driver.
-        for (int i = 0; i < 1000 && !harness::interrupted(); ++i) {
-            auto now = look(stack);
-            if (!now.alive || now.restarts >= now.failures)
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        settle(stack);
     }
     for (auto& future : running)
         future.wait();
+    // A fault armed too late for the apps must not fire while their output is read
+    // back: disarm it, and let a recovery under way finish, so the counts are final.
+    if (stack.kernel->running())
+        (void)control_request(stack.control(), { { "command", "inject" }, { "driver", "nkdisk" }, { "fault", "none" } });
+    settle(stack);
     auto elapsed = monotonic_ns() - start;
     std::vector<AppResult> results;
     for (auto& future : running)
