@@ -132,7 +132,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
         auto const* isolation = node->as_table();
         if (isolation == nullptr)
             return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation' must be a table ([isolation])", source);
-        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "user", "max_objects", "agent", "agent_timeout_ms" },
+        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "poll_us", "user", "max_objects", "agent", "agent_timeout_ms" },
             "isolation.", source));
         auto integer = [&](char const* key, int64_t low, int64_t high) -> Result<std::optional<uint64_t>> {
             auto const* node = isolation->get(key);
@@ -145,6 +145,8 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
         };
         if (auto value = TRY(integer("max_objects", 16, 1'000'000)))
             config.isolation.max_objects = *value;
+        if (auto value = TRY(integer("poll_us", 0, 10'000)))
+            config.isolation.poll_us = *value;
         if (auto value = TRY(integer("agent_timeout_ms", 1, 60'000)))
             config.isolation.agent_timeout_ms = *value;
         if (auto const* agent = isolation->get("agent"))

@@ -188,5 +188,41 @@ TEST(XpcProcess, BlockBatch_OneSynchronousCrossing)
     EXPECT_EQ(after.kernel_calls, before.kernel_calls);
 }
 
+// A worker that answered stays awake for the next call (poll_ns): calls that
+// follow one another need no wake.
+TEST(XpcProcess, Polling_BackToBackCallsNeedNoWake)
+{
+    test::TempDir dir;
+    // A window far longer than any call here, so the test does not depend on timing.
+    auto machine = test::TestMachine::boot(dir, { .backend = Backend::Process, .livelock_ms = 5000, .poll_ns = 1'000'000'000 });
+    ASSERT_NE(machine, nullptr);
+    ASSERT_EQ(machine->ioctl(NKTEST_ECHO, 1).value(), 1); // wakes the worker if it slept
+    auto before = machine->isolated()->xpc().stats();
+    for (uint64_t i = 0; i < 200; ++i)
+        ASSERT_EQ(machine->ioctl(NKTEST_ECHO, i).value(), static_cast<int>(i));
+    auto after = machine->isolated()->xpc().stats();
+    EXPECT_EQ(after.calls - before.calls, 200u);
+    // A call may land on another channel (one whose worker sleeps): at most one wake per channel.
+    // (The kernel side may still sleep for an answer when the worker's CPU is busy.)
+    EXPECT_LE(after.wakeups - before.wakeups, 8u);
+}
+
+// Without polling a worker sleeps as soon as it has answered: a call after a
+// pause has to wake it.
+TEST(XpcProcess, NoPolling_IdleWorkerIsWoken)
+{
+    test::TempDir dir;
+    auto machine = test::TestMachine::boot(dir, { .backend = Backend::Process, .livelock_ms = 5000, .poll_ns = 0 });
+    ASSERT_NE(machine, nullptr);
+    ASSERT_EQ(machine->ioctl(NKTEST_ECHO, 1).value(), 1);
+    auto before = machine->isolated()->xpc().stats();
+    for (uint64_t i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the worker is asleep by now
+        ASSERT_EQ(machine->ioctl(NKTEST_ECHO, i).value(), static_cast<int>(i));
+    }
+    auto after = machine->isolated()->xpc().stats();
+    EXPECT_EQ(after.wakeups - before.wakeups, 5u);
+}
+
 } // namespace
 } // namespace nk

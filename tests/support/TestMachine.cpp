@@ -68,6 +68,7 @@ std::unique_ptr<TestMachine> TestMachine::boot(TempDir const& dir, Options optio
         IsolationOptions isolation;
         isolation.livelock_ns = options.livelock_ms * 1'000'000ull;
         isolation.geometry.channels = options.channels;
+        isolation.poll_ns = options.poll_ns;
         auto module = IsolatedModule::load(*machine->m_kernel, driver, isolation);
         loaded = module ? machine->m_kernel->adopt_module(std::move(*module)) : std::unexpected(module.error());
     }

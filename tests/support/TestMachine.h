@@ -54,6 +54,7 @@ public:
         std::string driver;                  // default: nktest
         uint64_t livelock_ms { 500 };
         unsigned channels { 8 };
+        uint32_t poll_ns { 50'000 }; // IsolationOptions::poll_ns
     };
 
     // Boots; fails the current test (and returns null) on error.

@@ -144,6 +144,17 @@ TEST(Config, Parse_WrongTypes)
     expect_rejected("[disk]\ndriver = false", "'disk.driver'");
 }
 
+// The isolation table: the polling window of the XPC hand-off, and its bounds.
+TEST(Config, Parse_IsolationPoll)
+{
+    EXPECT_EQ(parse_ok("").isolation.poll_us, 50u);
+    EXPECT_EQ(parse_ok("[isolation]\npoll_us = 0").isolation.poll_us, 0u);
+    EXPECT_EQ(parse_ok("[isolation]\npoll_us = 200").isolation.poll_us, 200u);
+    expect_rejected("[isolation]\npoll_us = -1", "'isolation.poll_us'");
+    expect_rejected("[isolation]\npoll_us = 10001", "'isolation.poll_us'");
+    expect_rejected("[isolation]\npoll_us = \"50\"", "'isolation.poll_us'");
+}
+
 // A float is not an integer, even when it has no fractional part.
 // Fails: Config::parse accepts fuse_threads = 4.0 (src/system/Config.cpp reads it with
 // value<int64_t>(), which converts integral floats) although disk.size rejects 4096.0.

@@ -93,7 +93,7 @@ static_assert(sizeof(KernelChannel) == channel_size);
 struct alignas(64) DomainChannel {
     std::atomic<uint32_t> seq;     // futex word: bumped for every domain message
     std::atomic<uint32_t> waiting; // the worker sleeps (or is about to) on KernelChannel::seq
-    std::atomic<uint32_t> running; // the worker is handling a message (worth spinning for)
+    std::atomic<uint32_t> running; // the worker is handling a message or polling for one (worth waiting for awake)
     uint32_t reserved;
     Message message;
     alignas(64) DeferredCall deferred[deferred_capacity];
@@ -125,7 +125,9 @@ struct Bootstrap {
     int32_t kernel_area_fd;
     int32_t domain_area_fd;
     uint32_t flags;
-    uint32_t reserved;
+    // How long a worker that answered a call keeps looking for the next one
+    // (yielding its CPU between looks) before it sleeps; 0: it sleeps at once.
+    uint32_t worker_poll_ns;
     // A fault to arm before the driver's first call (an injection aimed at initialization).
     uint32_t inject_armed;
     uint32_t inject_fault;

@@ -117,6 +117,7 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     bootstrap.kernel_area_fd = 3;
     bootstrap.domain_area_fd = 4;
     bootstrap.flags = m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp;
+    bootstrap.worker_poll_ns = m_options.worker_poll_ns;
     if (auto const& injection = m_options.injection) {
         bootstrap.inject_armed = 1;
         bootstrap.inject_fault = injection->fault;

@@ -26,6 +26,7 @@ public:
         uint32_t uid { 65534 };      // unprivileged user the domain runs as when the kernel is root
         uint32_t gid { 65534 };
         bool seccomp { true };
+        uint32_t worker_poll_ns { 50'000 }; // see abi::Bootstrap::worker_poll_ns
         std::chrono::milliseconds start_timeout { std::chrono::seconds(10) };
         // Armed in the domain before the first call.
         std::optional<DomainInjection> injection;

@@ -34,11 +34,12 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
         .uid = options.uid,
         .gid = options.gid,
         .seccomp = options.seccomp,
+        .worker_poll_ns = options.poll_ns,
         .injection = options.injection }));
     module->m_wrappers = std::make_unique<KernelWrappers>(*module);
     auto* raw = module.get();
     module->m_xpc = std::make_unique<XpcEndpoint>(module->m_domain->memory(), *module->m_wrappers,
-        XpcEndpoint::Options { .livelock_ns = options.livelock_ns },
+        XpcEndpoint::Options { .livelock_ns = options.livelock_ns, .yield_poll_ns = options.poll_ns },
         [raw](Error const& error) { raw->fail(raw->record_from_error(error)); });
     module->m_domain->set_end_callback([raw](DomainEnd const& end) {
         if (!raw->m_stopping.load())

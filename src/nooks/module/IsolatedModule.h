@@ -36,6 +36,10 @@ class KernelWrappers;
 struct IsolationOptions {
     DomainGeometry geometry;
     uint64_t livelock_ns { 3'000'000'000ull };
+    // How long either side of a crossing stays awake for the other before it sleeps:
+    // the domain's worker looking for the next call, a kernel thread for the answer
+    // of a worker on its CPU. 0: both sleep at once.
+    uint32_t poll_ns { 50'000 };
     uint32_t uid { 65534 };
     uint32_t gid { 65534 };
     bool seccomp { true };

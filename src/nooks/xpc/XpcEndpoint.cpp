@@ -91,11 +91,15 @@ Result<unsigned> XpcEndpoint::acquire_channel()
             return make_error(ErrorCode::DriverFailed, "driver has failed");
         auto generation = m_free_generation.load(std::memory_order_acquire);
         unsigned cpu = static_cast<unsigned>(std::max(0, ::sched_getcpu()));
-        // Same CPU first: the hand-off to a worker pinned here is a local context switch.
-        for (int pass = 0; pass < 2; ++pass) {
+        // First a worker awake on another CPU (it is polling for a call: the
+        // hand-off is a cache-line exchange, no switch, no wake); then one pinned
+        // here (a local context switch); then any.
+        for (int pass = 0; pass < 3; ++pass) {
             for (unsigned i = 0; i < m_channels.size(); ++i) {
                 auto& channel = m_channels[i];
-                if (pass == 0 && channel.cpu != cpu)
+                if (pass == 0 && (channel.cpu == cpu || m_memory.domain_channel(i).running.load(std::memory_order_relaxed) == 0))
+                    continue;
+                if (pass == 1 && channel.cpu != cpu)
                     continue;
                 bool expected = false;
                 if (!channel.busy.load(std::memory_order_relaxed)
@@ -199,6 +203,15 @@ Result<XpcReply> XpcEndpoint::exchange(unsigned index)
             if (m_channels[index].cpu != my_cpu && domain.running.load(std::memory_order_relaxed) != 0) {
                 for (unsigned i = 0; i < m_options.spin_iterations && current == seen; ++i) {
                     xpc::cpu_relax();
+                    current = domain.seq.load(std::memory_order_acquire);
+                }
+            } else if (m_channels[index].cpu == my_cpu && m_options.yield_poll_ns != 0) {
+                // The worker shares this CPU: hand it the CPU (a yield is a direct
+                // switch when it is the only other runnable thread) and look again,
+                // rather than sleep and make it pay a wake to answer.
+                auto until = monotonic_ns() + m_options.yield_poll_ns;
+                while (current == seen && !failed() && monotonic_ns() < until) {
+                    ::sched_yield();
                     current = domain.seq.load(std::memory_order_acquire);
                 }
             }

@@ -3,10 +3,15 @@
 
 // The kernel's side of the XPC channels of one protection domain.
 //
-// Synchronous calls. call() takes a free channel (preferring one whose domain
-// worker is pinned to the caller's CPU, so the hand-off is a same-CPU switch),
-// writes the message, wakes the worker only if it sleeps, and waits. While it
-// waits, the domain may call the kernel (nk_* functions): the waiting thread
+// Synchronous calls. call() takes a free channel, writes the message, wakes the
+// worker only if it sleeps, and waits. The hand-off avoids the cross-CPU wake
+// (tens of µs in a VM): a worker that answered stays awake `yield_poll_ns`
+// looking for the next call (in the domain: Bootstrap::worker_poll_ns), so
+// call() prefers a channel whose worker is awake on another CPU (the hand-off is
+// a cache-line exchange: the caller spins `spin_iterations` pauses), then one
+// whose worker is pinned to the caller's CPU (the caller yields the CPU to it,
+// up to `yield_poll_ns`, before it sleeps), then any. While it waits, the
+// domain may call the kernel (nk_* functions): the waiting thread
 // serves those calls itself, so kernel -> driver -> kernel -> driver nests on
 // one channel and one pair of threads, to any depth the payload allows.
 //
@@ -80,6 +85,7 @@ public:
         uint64_t livelock_ns { 3'000'000'000ull };
         uint64_t defer_bound_ns { 200'000 };
         unsigned spin_iterations { 2000 }; // only when the worker runs on another CPU
+        uint64_t yield_poll_ns { 50'000 }; // when it shares the caller's CPU: yield to it this long before sleeping (0: sleep at once)
     };
 
     struct Stats {
