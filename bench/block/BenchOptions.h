@@ -35,6 +35,7 @@ struct BenchOptions {
     unsigned iodepth { 1 };
     unsigned numjobs { 1 };
     unsigned fuse_threads { 0 };          // 0: the kernel's default
+    std::string kernel_config;            // a config file every kernel boots with; empty: none
     std::string driver;                   // the one driver binary every mode loads
     std::string image_dir { "/dev/shm" }; // where disk images live; empty: the work directory
     std::string output_markdown;

@@ -15,6 +15,10 @@ std::expected<std::unique_ptr<harness::KernelProcess>, BootFailure> start_kernel
 {
     std::vector<std::string> args { "--mode", boot.mode, "--mount", boot.mount_dir, "--control", boot.control, "--disk", boot.image,
         "--disk-size", std::to_string(boot.disk_size), "--driver", boot.driver };
+    if (!boot.config.empty()) {
+        args.push_back("--config");
+        args.push_back(boot.config);
+    }
     if (boot.fuse_threads != 0) {
         args.push_back("--fuse-threads");
         args.push_back(std::to_string(boot.fuse_threads));

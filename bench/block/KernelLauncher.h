@@ -22,6 +22,7 @@ struct KernelBoot {
     uint64_t disk_size { 0 };
     std::string driver;
     unsigned fuse_threads { 0 };
+    std::string config; // `nooks run --config`; empty: none (the flags above override it)
     std::string log_path;
     std::string control; // the kernel's control socket (in the run's own directory)
 };

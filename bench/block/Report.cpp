@@ -369,6 +369,8 @@ std::string markdown_report(BenchResults const& results, BenchOptions const& opt
         format_size(options.size), format_size(options.disk_size), image_description(options));
     out += fmt::format("- Driver `{}`, the same file for every mode.{}\n", shown_path(options.driver),
         options.fuse_threads != 0 ? fmt::format(" FUSE worker threads: {}.", options.fuse_threads) : std::string());
+    if (!options.kernel_config.empty())
+        out += fmt::format("- Every kernel booted with the config file `{}`.\n", options.kernel_config);
     out += fmt::format("- Repetitions: {}. Each repetition boots the kernel once per mode; the order of modes rotates from one repetition "
                        "to the next (round-robin), so slow drift of the machine affects every mode alike. Tables show medians.\n",
         options.repetitions);

@@ -126,7 +126,7 @@ nlohmann::json results_json(BenchResults const& results, BenchOptions const& opt
     document["options"] = { { "command", options.command_line }, { "modes", options.modes }, { "targets", targets },
         { "repetitions", options.repetitions }, { "runtime_s", options.runtime_s }, { "warmup_s", options.warmup_s },
         { "size_bytes", options.size }, { "disk_size_bytes", options.disk_size }, { "ioengine", options.ioengine },
-        { "iodepth", options.iodepth }, { "numjobs", options.numjobs }, { "fuse_threads", options.fuse_threads },
+        { "iodepth", options.iodepth }, { "numjobs", options.numjobs }, { "fuse_threads", options.fuse_threads }, { "kernel_config", options.kernel_config },
         { "driver", options.driver }, { "image_dir", options.image_dir }, { "fio_command", fio_command_template(options) } };
 
     json modes = json::array();

@@ -88,7 +88,7 @@ private:
 
         auto booted = start_kernel({ .nooks_binary = m_context.nooks_binary, .mode = m_run.mode, .mount_dir = m_state.disks,
             .image = m_state.image, .disk_size = m_options.disk_size, .driver = m_options.driver, .fuse_threads = m_options.fuse_threads,
-            .log_path = m_state.log, .control = m_state.dir + "/control.sock" });
+            .config = m_options.kernel_config, .log_path = m_state.log, .control = m_state.dir + "/control.sock" });
         if (!booted) {
             m_run.status = booted.error().rejected ? RunStatus::Rejected : RunStatus::Failed;
             m_run.error = booted.error().message;

@@ -290,6 +290,8 @@ int main(int argc, char** argv)
     app.add_option("--numjobs", options.numjobs, "fio processes per job, reported together (default: 1)");
     app.add_option("--driver", options.driver, "Disk driver every mode loads (default: nkdisk.so built with nooks)");
     app.add_option("--fuse-threads", options.fuse_threads, "FUSE worker threads of the kernel (default: the kernel's default)");
+    app.add_option("--kernel-config", options.kernel_config, "A config file every kernel boots with (e.g. an [isolation] table); the bench's own flags override it")
+        ->check(CLI::ExistingFile);
     app.add_option("--image-dir", options.image_dir,
         "Directory for the disk images; a RAM file system keeps the host disk out of the numbers (default: /dev/shm; empty: the work directory)");
     app.add_option("--output", options.output_markdown, "Write a Markdown report to this file");
