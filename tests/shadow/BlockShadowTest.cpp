@@ -39,16 +39,7 @@ TEST_F(BlockShadow_, CrashesUnderLoad_NoErrorSameDiskDataIntact)
             progress = n + 1;
         }
     });
-    struct JoinWriter {
-        std::thread& thread;
-        std::atomic<bool>& done;
-        ~JoinWriter()
-        {
-            done = true;
-            if (thread.joinable())
-                thread.join();
-        }
-    } join_writer { writer, faults_done };
+    test::StopAndJoin join_writer(writer, faults_done);
     std::vector<nlohmann::json> faults { { { "fault", "null-deref" }, { "entry", "blk_queue_rq" } },
         { { "fault", "panic" }, { "entry", "irq_handler" } }, { { "fault", "hang" }, { "entry", "blk_queue_rq" } },
         { { "fault", "wild-write-own" }, { "entry", "irq_handler" } }, { { "fault", "forbidden-syscall" }, { "entry", "blk_queue_rq" } },

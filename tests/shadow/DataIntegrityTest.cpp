@@ -71,16 +71,7 @@ TEST_F(DataIntegrity, RandomCrashes_EveryFlushedWriteSurvives)
     char const* entries[] = { "blk_queue_rq", "irq_handler", "blk_queue_rq" };
     char const* kinds[] = { "null-deref", "panic", "wild-write-own", "stack-corrupt" };
     // Joined on every path out of the test, a failed assertion included.
-    struct JoinWriter {
-        std::thread& writer;
-        std::atomic<bool>& stop;
-        ~JoinWriter()
-        {
-            stop = true;
-            if (writer.joinable())
-                writer.join();
-        }
-    } join_writer { writer, stop };
+    test::StopAndJoin join_writer(writer, stop);
     // At most 8: the built-in policy gives up on the 10th failure within a
     // minute, and a slow machine (or a sanitizer build) gets through fewer
     // writes between crashes.

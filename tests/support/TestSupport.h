@@ -9,8 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace nk::test {
 
@@ -26,6 +28,29 @@ public:
 
 private:
     std::string m_path;
+};
+
+// Raises `stop` and joins `thread` when it goes out of scope: a test's worker
+// thread is joined on every path out of the test, a failed assertion included.
+class StopAndJoin {
+public:
+    StopAndJoin(std::thread& thread, std::atomic<bool>& stop)
+        : m_thread(thread)
+        , m_stop(stop)
+    {
+    }
+    ~StopAndJoin()
+    {
+        m_stop = true;
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+    StopAndJoin(StopAndJoin const&) = delete;
+    StopAndJoin& operator=(StopAndJoin const&) = delete;
+
+private:
+    std::thread& m_thread;
+    std::atomic<bool>& m_stop;
 };
 
 // Why a root-only test cannot run here, or empty if it can.

@@ -340,18 +340,6 @@ void RequestQueue::end_detached(BlockRequest& request, int status)
     finish(request, status);
 }
 
-bool RequestQueue::fail_request(BlockRequest* request, int status)
-{
-    {
-        std::scoped_lock lock(m_mutex);
-        if (!detach_failed_locked(request))
-            return false;
-    }
-    end_detached(*request, status);
-    raise_softirq(&RequestQueue::dispatch_softirq, this);
-    return true;
-}
-
 RequestQueue::ExhaustedSweep RequestQueue::fail_exhausted(uint32_t max_attempts, int status)
 {
     ExhaustedSweep sweep;
@@ -378,14 +366,6 @@ RequestQueue::ExhaustedSweep RequestQueue::fail_exhausted(uint32_t max_attempts,
     if (!doomed.empty())
         raise_softirq(&RequestQueue::dispatch_softirq, this);
     return sweep;
-}
-
-std::vector<BlockRequest*> RequestQueue::outstanding() const
-{
-    std::scoped_lock lock(m_mutex);
-    std::vector<BlockRequest*> result(m_active.begin(), m_active.end());
-    result.insert(result.end(), m_blocked.begin(), m_blocked.end());
-    return result;
 }
 
 std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t now_ns, uint64_t timeout_ns)

@@ -87,18 +87,12 @@ public:
     // submission order, keeping its tag and DMA mapping, with its attempts
     // counted. Returns how many.
     size_t requeue_in_flight();
-    // Fails one request that is in flight or queued (e.g. a request that kills
-    // its driver every time) with `status`. False if it is not there.
-    bool fail_request(BlockRequest* request, int status);
-    // Every request the queue holds that has not completed (in flight, queued, blocked).
-    // The pointers are only a snapshot: any of them may complete, and be freed by
-    // its submitter, as soon as this returns.
-    std::vector<BlockRequest*> outstanding() const;
-
-    // After a restart (shadow): every outstanding request tried `max_attempts`
-    // times or more fails alone with `status`; the others that were tried at
-    // least once are counted as suspects. Chosen and taken out under the
-    // queue's lock, described before they end (their submitters free them).
+    // After a restart (shadow): every request the queue holds (in flight,
+    // queued, blocked) that was tried `max_attempts` times or more fails alone
+    // with `status`; the others that were tried at least once are counted as
+    // suspects. Chosen and taken out under the queue's lock, described before
+    // they end (their submitters free them), so no caller ever holds a pointer
+    // to a request that may already be gone.
     struct ExhaustedSweep {
         std::vector<std::string> failed; // "write of 8 sectors at 4096 (3 attempts)"
         uint32_t suspects { 0 };

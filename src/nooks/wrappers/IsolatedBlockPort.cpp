@@ -81,8 +81,8 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
 {
     if (batch.empty())
         return 0;
-    auto handle = m_disk.load(std::memory_order_acquire);
-    if (handle == 0 || !m_ready.load(std::memory_order_acquire)) {
+    auto handle = registered_handle("queue_rq");
+    if (!handle) {
         // Registered a moment ago; the driver does not know the disk yet: the block layer retries shortly.
         std::ranges::fill(statuses.first(batch.size()), NK_BLK_STS_RESOURCE);
         return 0;
@@ -94,7 +94,7 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
     for (size_t i = 0; i < batch.size(); ++i) {
         auto& slot = m_slots[batch[i]->tag];
         slot = to_driver_request(*batch[i]);
-        uint64_t words[] = { m_functions.queue_rq, handle, reinterpret_cast<uint64_t>(&slot), i + 1 == batch.size() ? 1u : 0u };
+        uint64_t words[] = { m_functions.queue_rq, *handle, reinterpret_cast<uint64_t>(&slot), i + 1 == batch.size() ? 1u : 0u };
         if (i + 1 < batch.size()) {
             sequences[i] = TRY(xpc.defer(abi::DriverEntry::blk_queue_rq, words));
             continue;
@@ -111,7 +111,7 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
     }
     // The last request was refused for now, so its doorbell was not rung for the rest.
     if (statuses[batch.size() - 1] == NK_BLK_STS_RESOURCE && took_some && m_functions.commit_rqs != 0)
-        TRY(xpc.call(abi::DriverEntry::blk_commit_rqs, std::initializer_list<uint64_t> { m_functions.commit_rqs, handle }));
+        TRY(xpc.call(abi::DriverEntry::blk_commit_rqs, std::initializer_list<uint64_t> { m_functions.commit_rqs, *handle }));
     return batch.size();
 }
 

@@ -41,7 +41,6 @@ public:
     // blk_disk_ready), requests are answered RESOURCE and rerun by the block
     // layer, and open/release/ioctl are Unavailable.
     void set_disk_handle(uint64_t handle) { m_disk.store(handle, std::memory_order_release); }
-    uint64_t disk_handle() const { return m_disk.load(std::memory_order_acquire); }
     void mark_ready() { m_ready.store(true, std::memory_order_release); }
 
     Result<int> open(Disk& disk) override;
