@@ -7,8 +7,7 @@
 #include "base/ScopeGuard.h"
 #include "base/Units.h"
 #include "harness/Command.h"
-#include "harness/LoopDevice.h"
-#include "harness/Mount.h"
+#include "harness/Ext4Stack.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -22,13 +21,8 @@ namespace {
 // Everything one boot holds, released by teardown() in order.
 struct SessionState {
     std::string dir;
-    std::string disks;      // FUSE mount point of the kernel
-    std::string ext4;       // ext4 mount point
     std::string image;
-    std::string log;
-    std::unique_ptr<harness::KernelProcess> kernel;
-    std::unique_ptr<harness::LoopDevice> loop;
-    std::unique_ptr<harness::Mount> mount;
+    std::unique_ptr<harness::Ext4Stack> stack;
 };
 
 bool is_mounted(std::string const& path)
@@ -52,9 +46,6 @@ public:
         m_run.repetition = repetition;
         auto name = fmt::format("{}-{}", repetition, mode);
         m_state.dir = context.work_dir + "/" + name;
-        m_state.disks = m_state.dir + "/disks";
-        m_state.ext4 = m_state.dir + "/ext4";
-        m_state.log = m_state.dir + "/kernel.log";
         m_state.image = context.image_dir + "/" + name + ".img";
     }
 
@@ -81,22 +72,33 @@ private:
     Result<void> body()
     {
         std::error_code error;
-        std::filesystem::create_directories(m_state.disks, error);
-        std::filesystem::create_directories(m_state.ext4, error);
+        std::filesystem::create_directories(m_state.dir, error);
         if (error)
             return make_error(ErrorCode::FailedPrecondition, "cannot create {}: {}", m_state.dir, error.message());
 
-        auto booted = start_kernel({ .nooks_binary = m_context.nooks_binary, .mode = m_run.mode, .mount_dir = m_state.disks,
-            .image = m_state.image, .disk_size = m_options.disk_size, .driver = m_options.driver, .fuse_threads = m_options.fuse_threads,
-            .config = m_options.kernel_config, .log_path = m_state.log, .control = m_state.dir + "/control.sock" });
-        if (!booted) {
-            m_run.status = booted.error().rejected ? RunStatus::Rejected : RunStatus::Failed;
-            m_run.error = booted.error().message;
-            return make_error(ErrorCode::FailedPrecondition, "{}", booted.error().message);
+        // Kernel settings to compare (an [isolation] table...): the bench's own keys come first.
+        std::string extra;
+        if (!m_options.kernel_config.empty()) {
+            std::ifstream file(m_options.kernel_config);
+            extra.assign(std::istreambuf_iterator<char>(file), {});
         }
-        m_state.kernel = std::move(*booted);
-        m_context.interrupts.protect(m_state.kernel->pid());
-        m_context.progress.line("{} kernel up (pid {}), {} disk", prefix(), m_state.kernel->pid(), format_size(m_options.disk_size));
+        std::vector<std::string> run_args;
+        if (m_options.fuse_threads != 0)
+            run_args = { "--fuse-threads", std::to_string(m_options.fuse_threads) };
+        auto built = harness::Ext4Stack::create({ .nooks_binary = m_context.nooks_binary, .mode = m_run.mode, .dir = m_state.dir,
+            .disk_size = std::to_string(m_options.disk_size), .image = m_state.image, .driver = m_options.driver, .config_extra = extra,
+            .run_args = run_args, .ext4 = false });
+        if (!built) {
+            // "exited before it was ready": the kernel refused this configuration.
+            bool rejected = built.error().code() == ErrorCode::FailedPrecondition;
+            auto line = kernel_error_line(m_state.dir + "/kernel.log");
+            m_run.status = rejected ? RunStatus::Rejected : RunStatus::Failed;
+            m_run.error = line.empty() ? built.error().message() : line;
+            return make_error(ErrorCode::FailedPrecondition, "{}", m_run.error);
+        }
+        m_state.stack = std::move(*built);
+        m_context.interrupts.protect(m_state.stack->kernel().pid());
+        m_context.progress.line("{} kernel up (pid {}), {} disk", prefix(), m_state.stack->kernel().pid(), format_size(m_options.disk_size));
 
         // The raw disk file first: its writes would destroy the ext4 made afterwards.
         auto targets = m_options.targets;
@@ -119,9 +121,9 @@ private:
     // Says why a step failed when the kernel is the reason.
     Error explain(Error error)
     {
-        if (m_state.kernel && !m_state.kernel->running()) {
+        if (m_state.stack && !m_state.stack->kernel().running()) {
             return Error(error.code(), fmt::format("{}; the kernel died ({}); end of its log:\n{}", error.message(),
-                m_state.kernel->exit_description(), m_state.kernel->log_tail(15)));
+                m_state.stack->kernel().exit_description(), m_state.stack->kernel().log_tail(15)));
         }
         return error;
     }
@@ -133,21 +135,19 @@ private:
         auto start = monotonic_ns();
         std::string file;
         if (target == Target::FuseFile) {
-            file = m_state.disks + "/disk0";
+            file = m_state.stack->disk_file();
         } else {
             // Like the demo: loop device with direct I/O (no second page cache),
             // ext4 with its tables written now rather than by a background thread
             // during the measurements.
-            m_state.loop = TRY(harness::LoopDevice::attach(m_state.disks + "/disk0", true));
-            TRY(harness::run_checked({ "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", m_state.loop->path() }));
-            m_state.mount = TRY(harness::Mount::mount(m_state.loop->path(), m_state.ext4, "ext4"));
-            file = m_state.ext4 + "/fio.dat";
+            TRY(m_state.stack->attach_ext4({ "-E", "lazy_itable_init=0,lazy_journal_init=0" }));
+            file = m_state.stack->ext4() + "/fio.dat";
         }
         if (auto filled = fill_file(m_options, file, m_state.dir + "/fill.json"); !filled)
             return std::unexpected(explain(std::move(filled).error()));
         m_context.progress.line("{} {:<5} ready: {} written in {:.1f} s{}", prefix(), target_id(target), format_size(m_options.size),
             static_cast<double>(monotonic_ns() - start) / 1e9,
-            target == Target::Ext4 ? fmt::format(" (ext4 on {})", m_state.loop->path()) : std::string());
+            target == Target::Ext4 ? fmt::format(" (ext4 on {})", m_state.stack->loop()->path()) : std::string());
         return file;
     }
 
@@ -164,7 +164,7 @@ private:
                 return std::unexpected(explain(std::move(warm).error()));
         }
         TRY(check_interrupt());
-        auto pid = m_state.kernel->pid();
+        auto pid = m_state.stack->kernel().pid();
         auto cpu_before = TRY(process_tree_cpu_seconds(pid));
         auto start = monotonic_ns();
         auto sample = run_fio(m_options, workload, file, m_options.runtime_s, json);
@@ -192,30 +192,21 @@ private:
     // Idempotent: runs on every path, including errors and interrupts.
     void teardown()
     {
-        if (m_state.mount) {
-            if (auto done = m_state.mount->unmount(); !done)
+        if (auto& stack = m_state.stack) {
+            if (auto done = stack->detach_loop(); !done)
                 warn(done.error().message());
-            m_state.mount.reset();
-        }
-        if (m_state.loop) {
-            if (auto done = m_state.loop->detach(); !done)
+            auto& kernel = stack->kernel();
+            auto pid = kernel.pid();
+            bool died = !kernel.running();
+            if (auto done = kernel.stop(); !done)
                 warn(done.error().message());
-            m_state.loop.reset();
-        }
-        if (m_state.kernel) {
-            auto pid = m_state.kernel->pid();
-            bool died = !m_state.kernel->running();
-            if (auto done = m_state.kernel->stop(); !done)
-                warn(done.error().message());
-            else if (!died && m_state.kernel->exit_description() != "exit 0")
-                warn(fmt::format("kernel stopped with {}; end of its log:\n{}", m_state.kernel->exit_description(), m_state.kernel->log_tail(10)));
+            else if (!died && kernel.exit_description() != "exit 0")
+                warn(fmt::format("kernel stopped with {}; end of its log:\n{}", kernel.exit_description(), kernel.log_tail(10)));
             m_context.interrupts.unprotect(pid);
-            m_state.kernel.reset();
-        }
-        // A kernel that died leaves its FUSE mount behind, disconnected.
-        if (is_mounted(m_state.disks)) {
-            warn(fmt::format("{} was still mounted after the kernel stopped; detached it", m_state.disks));
-            ::umount2(m_state.disks.c_str(), MNT_DETACH);
+            // A kernel that died leaves its FUSE mount behind, disconnected (the stack detaches it).
+            if (is_mounted(stack->disks()))
+                warn(fmt::format("{} was still mounted after the kernel stopped; detached it", stack->disks()));
+            stack.reset();
         }
         std::error_code error;
         std::filesystem::remove(m_state.image, error);

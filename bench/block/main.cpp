@@ -72,7 +72,7 @@ Result<void> build_options(Flags const& flags, BenchOptions& options)
     options.size = TRY(parse_size(flags.size));
     options.disk_size = TRY(parse_size(flags.disk_size));
     if (options.driver.empty())
-        options.driver = Config {}.driver_path();
+        options.driver = resolve_driver_path("nkdisk.so");
     std::error_code error;
     options.driver = std::filesystem::absolute(options.driver, error).lexically_normal().string();
     return validate(options);

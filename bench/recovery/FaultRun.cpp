@@ -3,8 +3,8 @@
 
 #include "base/Clock.h"
 #include "control/ControlServer.h"
+#include "harness/Ext4Stack.h"
 #include "harness/Interrupt.h"
-#include "harness/KernelProcess.h"
 
 #include <fmt/format.h>
 
@@ -62,18 +62,16 @@ Result<FaultRunResult> run_faults(FaultRunOptions const& options, ProgressFn con
     result.mode = options.mode;
     auto dir = options.work_dir;
     auto image = (options.image_dir.empty() ? dir : options.image_dir) + "/" + std::filesystem::path(dir).filename().string() + "-disk0.img";
-    auto control = dir + "/control.sock";
-    auto config = dir + "/nooks.toml";
-    std::ofstream(config) << fmt::format("mode = \"{}\"\nmount = \"{}/disks\"\ncontrol = \"{}\"\n[disk]\nimage = \"{}\"\nsize = {}\ndriver = \"{}\"\n"
-                                         "[isolation]\nlivelock_ms = {}\nagent = \"\"\n",
-        options.mode, dir, control, image, disk_bytes, options.driver, options.livelock_ms);
     struct ImageGuard {
         std::string path;
         ~ImageGuard() { std::filesystem::remove(path); }
     } image_guard { image };
-
-    auto kernel = TRY(harness::KernelProcess::start({ .nooks_binary = options.nooks_binary, .args = { "--config", config },
-        .log_path = dir + "/kernel.log" }));
+    // The disk file only: the probe's threads do I/O on it directly.
+    auto stack = TRY(harness::Ext4Stack::create({ .nooks_binary = options.nooks_binary, .mode = options.mode, .dir = dir,
+        .disk_size = std::to_string(disk_bytes), .image = image, .driver = options.driver,
+        .config_extra = fmt::format("[isolation]\nlivelock_ms = {}\nagent = \"\"\n", options.livelock_ms), .ext4 = false }));
+    auto* kernel = &stack->kernel();
+    auto control = stack->control();
     std::unique_ptr<IoProbe> probe;
     auto fail = [&](Error error) -> Result<FaultRunResult> {
         auto log = kernel->log_tail(5);
@@ -86,7 +84,7 @@ Result<FaultRunResult> run_faults(FaultRunOptions const& options, ProgressFn con
     if (!driver)
         return fail(driver.error());
 
-    auto started = IoProbe::start(dir + "/disks/disk0", disk_bytes, options.threads);
+    auto started = IoProbe::start(stack->disk_file(), disk_bytes, options.threads);
     if (!started)
         return fail(started.error());
     probe = std::move(*started);

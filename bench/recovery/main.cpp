@@ -11,7 +11,7 @@
 #include "harness/KernelProcess.h"
 #include "recovery/FaultRun.h"
 #include "recovery/RecoveryReport.h"
-#include "tools/inject/Fault.h"
+#include "inject/Injector.h"
 
 #include <CLI/CLI.hpp>
 

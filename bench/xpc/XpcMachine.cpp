@@ -4,9 +4,9 @@
 
 #include "XpcMachine.h"
 
-#include "devices/disk/DiskController.h"
-#include "devices/disk/DiskImage.h"
+#include "classes/block/BlockLayer.h"
 #include "kernel/exec/Context.h"
+#include "system/test/TestPackage.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -50,9 +50,10 @@ XpcMachine::XpcMachine(Backend backend, std::string scratch_dir)
 
 XpcMachine::~XpcMachine()
 {
-    // The disk first, then the kernel (which stops the driver and ends its domain), then the image.
+    // The disk first, then the machine (which stops the driver and ends its domain), then the image.
     m_disk.reset();
-    m_kernel.reset();
+    m_module.reset();
+    m_system.reset();
     std::error_code error;
     std::filesystem::remove_all(m_scratch_dir, error);
 }
@@ -65,41 +66,28 @@ Result<std::unique_ptr<XpcMachine>> XpcMachine::boot(Backend backend)
     auto scratch_dir = TRY(make_scratch_dir());
     auto machine = std::unique_ptr<XpcMachine>(new XpcMachine(backend, std::move(scratch_dir)));
 
-    machine->m_kernel = TRY(Kernel::create({}));
-    auto image = TRY(DiskImage::open(machine->m_scratch_dir + "/disk0.img", scratch_image_size));
-    auto controller = TRY(DiskController::create(std::move(image), {}));
-    (void)TRY(machine->m_kernel->bus().plug(std::move(controller)));
-    auto aux = std::make_unique<AuxDevice>("aux0");
-    machine->m_aux = aux.get();
-    (void)TRY(machine->m_kernel->bus().plug(std::move(aux)));
-
-    TRY(machine->load_driver(driver));
-    machine->m_disk = machine->m_kernel->block().find("disk0");
-    if (!machine->m_disk)
+    auto config = TRY(Config::parse(fmt::format("mode = \"{}\"\ncontrol = \"\"\n[[disk]]\nname = \"disk0\"\nimage = \"{}/disk0.img\"\n"
+                                                "size = {}\ndriver = \"{}\"\n[[aux]]\nname = \"aux0\"\n",
+                                        backend == Backend::Native ? "native" : "nooks", machine->m_scratch_dir, scratch_image_size, driver),
+        "xpc benchmark", test_catalog().device_kinds()));
+    auto booted = System::boot(config, { .mount_frontends = false, .recover = false }, test_catalog());
+    if (!booted)
+        return std::unexpected(std::move(booted.error()).with_context(fmt::format("load {} ({})", driver, backend_name(backend))));
+    machine->m_system = std::move(*booted);
+    machine->m_aux = machine->m_system->hardware<AuxDevice>("aux0");
+    machine->m_module = machine->m_system->driver_of("disk0");
+    machine->m_isolated = dynamic_cast<IsolatedModule*>(machine->m_module.get());
+    auto* block = machine->m_system->kernel().driver_class<BlockLayer>();
+    machine->m_disk = block != nullptr ? block->find("disk0") : nullptr;
+    if (!machine->m_disk || machine->m_module == nullptr || machine->m_aux == nullptr)
         return make_error(ErrorCode::NotFound, "{} registered no disk0", driver);
     return machine;
-}
-
-Result<void> XpcMachine::load_driver(std::string const& path)
-{
-    Result<Module*> loaded = make_error(ErrorCode::Internal, "not loaded");
-    if (m_backend == Backend::Native) {
-        loaded = m_kernel->load_module(path);
-    } else {
-        auto module = IsolatedModule::load(*m_kernel, path, IsolationOptions {});
-        loaded = module ? m_kernel->adopt_module(std::move(*module)) : std::unexpected(module.error());
-    }
-    if (!loaded)
-        return std::unexpected(Error(loaded.error()).with_context(fmt::format("load {} ({})", path, backend_name(m_backend))));
-    m_module = *loaded;
-    m_isolated = dynamic_cast<IsolatedModule*>(m_module);
-    return {};
 }
 
 Result<void> XpcMachine::null_call()
 {
     if (auto* module = m_isolated) {
-        TRY(module->call(CrossingScope::Kind::Process, abi::DriverEntry::null, {}));
+        TRY(module->call<abi::DriverEntry::null>(CrossingScope::Kind::Process, {}));
         return {};
     }
     CrossingScope crossing(*m_module, CrossingScope::Kind::Process);

@@ -2,16 +2,17 @@
 #pragma once
 
 // The machine the XPC benchmark measures: a kernel with an NKDISK controller
-// and the nktest auxiliary device on its bus, and the nktest driver loaded
-// either natively (direct calls in this process) or in a protection domain
-// process (XPC). The same machine the XPC tests boot, without GoogleTest:
-// errors come back as Results for the benchmark to report.
+// and the NKAUX test device on its bus, and the nktest driver loaded either
+// natively (direct calls in this process) or in a protection domain process
+// (XPC). The same machine the XPC tests boot (System, from a machine
+// description), without GoogleTest: errors come back as Results.
 
-#include "AuxDevice.h"
 #include "base/Error.h"
 #include "classes/block/Disk.h"
+#include "devices/aux/AuxDevice.h"
 #include "kernel/Kernel.h"
 #include "nooks/module/IsolatedModule.h"
+#include "system/System.h"
 
 #include <memory>
 #include <string>
@@ -43,13 +44,12 @@ public:
 
 private:
     XpcMachine(Backend backend, std::string scratch_dir);
-    Result<void> load_driver(std::string const& path);
 
     Backend m_backend;
     std::string m_scratch_dir;
-    std::unique_ptr<Kernel> m_kernel;
+    std::unique_ptr<System> m_system;
     AuxDevice* m_aux { nullptr };
-    Module* m_module { nullptr };
+    std::shared_ptr<Module> m_module;
     IsolatedModule* m_isolated { nullptr };
     std::shared_ptr<Disk> m_disk;
 };

@@ -68,6 +68,11 @@ PolicyRule const& PolicySet::rule_for(std::string const& driver, std::string con
 {
     if (auto it = drivers.find(driver); it != drivers.end())
         return it->second;
+    // An instance bound to a device ("nkdisk@disk0") follows its driver's rule ("nkdisk").
+    if (auto at = driver.find('@'); at != std::string::npos) {
+        if (auto it = drivers.find(driver.substr(0, at)); it != drivers.end())
+            return it->second;
+    }
     if (auto it = classes.find(driver_class); it != classes.end())
         return it->second;
     return default_rule;

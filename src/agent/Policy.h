@@ -15,7 +15,8 @@
 //   replacement = ""              # driver file for action = "replace"
 //   notify = ""                   # command run (sh -c) on every failure
 //   [class.block]                 # drivers of a class
-//   [driver.nkdisk]               # one driver (most specific wins, whole rule)
+//   [driver.nkdisk]               # one driver, every instance of it (most specific wins, whole rule)
+//   [driver."nkdisk@disk1"]       # one instance: the driver bound to disk1
 
 #include "base/Error.h"
 

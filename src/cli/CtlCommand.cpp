@@ -4,6 +4,8 @@
 #include "cli/Commands.h"
 #include "control/ControlServer.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace nk::cli {
@@ -17,7 +19,7 @@ struct CtlFlags {
     std::string fault;
     std::string entry { "any" };
     int64_t after { 1 };
-    std::optional<uint64_t> sector;
+    std::optional<uint64_t> target;
     bool repeat { false };
 };
 
@@ -62,15 +64,37 @@ void print_list(nlohmann::json const& reply)
     }
     print_table(modules);
     std::printf("\n");
-    std::vector<std::vector<std::string>> disks { { "DISK", "DRIVER", "CAPACITY", "OPEN", "COMPLETED", "FAILED", "IN-FLIGHT", "BATCHES" } };
-    for (auto const& disk : reply["disks"])
-        disks.push_back({ text(disk["name"]), text(disk["driver"]), text(disk["capacity_bytes"]), text(disk["open"]),
-            text(disk["completed"]), text(disk["failed"]), text(disk["in_flight"]), text(disk["batches"]) });
-    print_table(disks);
-    std::printf("\n");
-    std::vector<std::vector<std::string>> devices { { "DEVICE", "ID", "BOUND TO" } };
+    // Each class's devices, as the class reports them (a table per list of records).
+    auto const classes = reply.value("classes", nlohmann::json::object());
+    for (auto const& [class_name, section] : classes.items()) {
+        for (auto const& [list_name, records] : section.items()) {
+            if (!records.is_array() || records.empty() || !records[0].is_object())
+                continue;
+            // The name first, then the rest as the class reported them.
+            std::vector<std::string> columns;
+            for (auto const& [column, value] : records[0].items())
+                columns.push_back(column);
+            std::ranges::stable_partition(columns, [](auto const& column) { return column == "name"; });
+            std::vector<std::vector<std::string>> rows(1);
+            for (auto title : columns) {
+                std::ranges::transform(title, title.begin(), [](unsigned char c) { return c == '_' ? ' ' : static_cast<char>(std::toupper(c)); });
+                rows[0].push_back(title);
+            }
+            for (auto const& record : records) {
+                std::vector<std::string> row;
+                for (auto const& column : columns)
+                    row.push_back(record.contains(column) ? text(record[column]) : "-");
+                rows.push_back(std::move(row));
+            }
+            std::printf("%s %s\n", class_name.c_str(), list_name.c_str());
+            print_table(rows);
+            std::printf("\n");
+        }
+    }
+    std::vector<std::vector<std::string>> devices { { "DEVICE", "ID", "BOUND TO", "RESERVED FOR" } };
     for (auto const& device : reply["devices"])
-        devices.push_back({ text(device["name"]), text(device["id"]), text(device["driver"]).empty() ? "-" : text(device["driver"]) });
+        devices.push_back({ text(device["name"]), text(device["id"]), text(device["driver"]).empty() ? "-" : text(device["driver"]),
+            device.value("reserved_for", std::string()).empty() ? "any driver" : text(device["reserved_for"]) });
     print_table(devices);
 }
 
@@ -141,7 +165,7 @@ void add_ctl_command(CLI::App& app, int& result)
     ctl->add_flag("--json", flags->json, "Print the kernel's answer as JSON");
     ctl->require_subcommand(1);
 
-    auto* list = ctl->add_subcommand("list", "Drivers (mode, state, failures, restarts, XPC counts), disks and devices");
+    auto* list = ctl->add_subcommand("list", "Drivers (mode, state, failures, restarts, XPC counts), each class's devices, and the bus");
     list->callback([flags, &result] { result = run(*flags, { { "command", "list" } }, print_list); });
 
     auto* failures = ctl->add_subcommand("failures", "Recent driver failures, with the recovery timeline of each");
@@ -152,25 +176,31 @@ void add_ctl_command(CLI::App& app, int& result)
     restart->callback([flags, &result] { result = run(*flags, { { "command", "restart" }, { "driver", flags->driver } }, print_done); });
 
     auto* inject = ctl->add_subcommand("inject", "Arm a fault in a running driver; it fires on the Nth call of an entry point");
-    inject->add_option("driver", flags->driver, "Driver name")->required();
+    inject->add_option("driver", flags->driver, "Driver: an instance (nkdisk@disk0), or a driver's name when one instance runs")->required();
     inject->add_option("fault", flags->fault,
         "null-deref, wild-write-kernel, wild-write-own, stack-corrupt, hang, forbidden-syscall, bad-param, bad-param-freed, "
         "bad-param-handle, double-free, leak, panic, skip-init; none disarms")->required();
     inject->add_option("--after", flags->after, "Fire on the Nth matching call (default 1: the next)")->check(CLI::Range(1, 1'000'000'000));
     inject->add_option("--entry", flags->entry, "Entry point: blk_queue_rq, irq_handler, blk_ioctl, bus_probe, module_init... (default: any)");
-    inject->add_option("--sector", flags->sector, "Only block requests starting at this sector");
+    inject->add_option("--target,--sector", flags->target,
+        "Only calls with this class-defined target (block: requests starting at this sector)");
     inject->add_flag("--repeat", flags->repeat, "Fire on every matching call from the Nth on, in every restarted instance too (a deterministic fault); `inject DRIVER none` disarms");
     inject->callback([flags, &result] {
         nlohmann::json request { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry },
             { "after", flags->after }, { "repeat", flags->repeat } };
-        if (flags->sector)
-            request["sector"] = *flags->sector;
+        if (flags->target)
+            request["target"] = *flags->target;
         result = run(*flags, request, print_done);
     });
 
     auto* objects = ctl->add_subcommand("objects", "The kernel objects a driver holds");
     objects->add_option("driver", flags->driver, "Driver name (see `nooks ctl list`)")->required();
     objects->callback([flags, &result] { result = run(*flags, { { "command", "objects" }, { "driver", flags->driver } }, print_objects); });
+
+    // `nooks ctl list --json` as well as `nooks ctl --json list`: options of
+    // `ctl` are taken after its subcommand too.
+    for (auto* command : ctl->get_subcommands({}))
+        command->fallthrough();
 }
 
 } // namespace nk::cli

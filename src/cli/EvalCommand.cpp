@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `nooks eval apps --class block`: the fault-tolerance table, measured.
+// `nooks eval apps [--class C]`: the fault-tolerance table, measured.
 
 #include "cli/Commands.h"
 #include "harness/Interrupt.h"
@@ -17,9 +17,9 @@ namespace nk::cli {
 namespace {
 
 struct EvalFlags {
-    std::string driver_class { "block" };
+    std::string classes;
     std::string modes { "native,nooks,shadow" };
-    std::string apps { "compiler,encoder,database" };
+    std::string apps;
     unsigned faults { 3 };
     bool concurrent { false };
     bool json { false };
@@ -40,22 +40,23 @@ std::vector<std::string> split(std::string const& text)
 
 int run(EvalFlags const& flags)
 {
-    if (flags.driver_class != "block")
-        return fail("eval", fmt::format("class '{}' has no evaluation yet (only block is built)", flags.driver_class));
+    eval::Options options;
+    options.classes = split(flags.classes);
+    options.modes = split(flags.modes);
+    options.apps = split(flags.apps);
+    options.faults = flags.faults;
+    options.concurrent = flags.concurrent;
+    options.work_root = flags.workdir;
+    if (!std::filesystem::is_directory(flags.workdir))
+        return fail("eval", fmt::format("--workdir {}: not a directory", flags.workdir));
+    if (auto valid = eval::validate(options); !valid)
+        return fail("eval", valid.error().message());
     if (auto root = check_privileges(); !root)
         return fail("eval", "the evaluation needs root: it mounts FUSE and ext4 and attaches loop devices");
     if (auto fuse = check_fuse_device(); !fuse)
         return fail("eval", fuse.error().message());
     harness::install_interrupt_handler();
-    eval::Options options;
-    options.modes = split(flags.modes);
-    options.apps = split(flags.apps);
-    options.faults = flags.faults;
-    options.concurrent = flags.concurrent;
     options.nooks_binary = harness::find_nooks_binary();
-    options.work_root = flags.workdir;
-    if (!std::filesystem::is_directory(flags.workdir))
-        return fail("eval", fmt::format("--workdir {}: not a directory", flags.workdir));
     auto progress = [&](std::string const& line) {
         if (!flags.json)
             std::printf("%s\n", line.c_str());
@@ -64,8 +65,9 @@ int run(EvalFlags const& flags)
         std::fflush(stdout);
     };
     if (!flags.json)
-        std::printf("nooks eval: %s, %s, %u faults per run\n", flags.modes.c_str(), flags.apps.c_str(), flags.faults);
-    auto cells = eval::evaluate_block(options, progress);
+        std::printf("nooks eval: %s; %s; %s; %u faults per run\n", flags.classes.empty() ? "every class" : flags.classes.c_str(),
+            flags.modes.c_str(), flags.apps.empty() ? "every application" : flags.apps.c_str(), flags.faults);
+    auto cells = eval::evaluate(options, progress);
     if (!cells)
         return fail("eval", cells.error().message());
     auto json = eval::to_json(*cells, options);
@@ -86,11 +88,11 @@ void add_eval_command(CLI::App& app, int& result)
     auto* eval = app.add_subcommand("eval", "Evaluations");
     eval->require_subcommand(1);
     auto* apps = eval->add_subcommand("apps", "Real applications under injected driver faults, in each mode: ✓ / MALFUNCTION / CRASH");
-    apps->add_option("--class", flags->driver_class, "Driver class (block)");
+    apps->add_option("--class", flags->classes, "Comma-separated driver classes (default: every class: block)");
     apps->add_option("--modes", flags->modes, "Comma-separated modes (default: native,nooks,shadow)");
-    apps->add_option("--apps", flags->apps, "Comma-separated applications (default: compiler,encoder,database)");
+    apps->add_option("--apps", flags->apps, "Comma-separated applications (default: every one of the classes: compiler,encoder,database)");
     apps->add_option("--faults", flags->faults, "Faults injected per run (default: 3)")->check(CLI::Range(1, 20));
-    apps->add_flag("--concurrent", flags->concurrent, "Run the applications together on one file system");
+    apps->add_flag("--concurrent", flags->concurrent, "Run a class's applications together on one stack");
     apps->add_flag("--json", flags->json, "Print the results as JSON");
     apps->add_option("--output", flags->output, "Also write the JSON results to this file");
     apps->add_option("--workdir", flags->workdir, "Directory for the evaluation's temporary stacks (default: /tmp)");

@@ -2,8 +2,8 @@
 // `nooks run`: boots the kernel in the foreground until SIGINT or SIGTERM.
 
 #include "base/Log.h"
-#include "base/Units.h"
 #include "cli/Commands.h"
+#include "devices/DeviceKind.h"
 #include "system/System.h"
 
 #include <csignal>
@@ -20,18 +20,27 @@ struct RunFlags {
     std::string mount;
     std::string control;
     bool no_control { false };
-    std::string disk;
-    std::string disk_size;
-    std::string driver;
+    std::vector<std::string> sets;
     std::string log_level;
     unsigned fuse_threads { 0 };
+    // Flags of the one-disk machine, refused with what to write instead.
+    std::string old_disk;
+    std::string old_disk_size;
+    std::string old_driver;
 };
 
 Result<Config> build_config(RunFlags const& flags)
 {
-    Config config;
-    if (!flags.config.empty())
-        config = TRY(Config::load_file(flags.config));
+    auto kinds = Catalog::builtin().device_kinds();
+    if (!flags.old_disk.empty())
+        return make_error(ErrorCode::InvalidArgument, "--disk names no device; the machine has devices: write --set disk0.image={}", flags.old_disk);
+    if (!flags.old_disk_size.empty())
+        return make_error(ErrorCode::InvalidArgument, "--disk-size names no device; the machine has devices: write --set disk0.size={}",
+            flags.old_disk_size);
+    if (!flags.old_driver.empty())
+        return make_error(ErrorCode::InvalidArgument, "--driver names no device; the machine has devices: write --set disk0.driver={}",
+            flags.old_driver);
+    Config config = TRY(flags.config.empty() ? Config::defaults(kinds) : Config::load_file(flags.config, kinds));
     if (!flags.mode.empty())
         config.mode = TRY(parse_mode(flags.mode));
     if (!flags.mount.empty())
@@ -40,24 +49,26 @@ Result<Config> build_config(RunFlags const& flags)
         config.control = flags.control;
     if (flags.no_control)
         config.control.clear();
-    if (!flags.disk.empty())
-        config.disk.image = flags.disk;
-    if (!flags.disk_size.empty()) {
-        auto size = parse_size(flags.disk_size);
-        if (!size)
-            return std::unexpected(std::move(size.error()).with_context("--disk-size"));
-        config.disk.size = *size;
-    }
-    if (config.disk.size < (1ull << 20) || config.disk.size % 512 != 0)
-        return make_error(ErrorCode::InvalidArgument, "disk size {} must be at least 1 MiB and a multiple of 512 bytes",
-            config.disk.size);
-    if (!flags.driver.empty())
-        config.disk.driver = flags.driver;
+    for (auto const& assignment : flags.sets)
+        TRY(config.set(assignment));
     if (!flags.log_level.empty())
         config.log_level = flags.log_level;
     if (flags.fuse_threads != 0)
         config.fuse_threads = flags.fuse_threads;
     return config;
+}
+
+// One line per device: where applications reach it, its driver, its settings.
+std::string describe_machine(System const& system)
+{
+    std::string text;
+    for (auto const& device : system.config().devices) {
+        auto endpoint = system.endpoint(device.name);
+        auto driver = system.driver_name(device.name);
+        text += fmt::format("{}{}{} ({}{})", text.empty() ? "" : "; ", device.name, endpoint.empty() ? "" : " at " + endpoint,
+            driver.empty() ? "" : "driver " + driver + ", ", device.settings->describe());
+    }
+    return text;
 }
 
 int run(RunFlags const& flags)
@@ -80,9 +91,7 @@ int run(RunFlags const& flags)
     if (!system)
         return fail("run", system.error().message());
 
-    std::printf("nooks: ready: %s (mode %s, driver %s, image %s, %s)\n", (*system)->disk_file().c_str(),
-        mode_name(config->mode), (*system)->disk_driver()->name().c_str(), config->disk.image.c_str(),
-        format_size((*system)->disk_controller().image().size()).c_str());
+    std::printf("nooks: ready (mode %s): %s\n", mode_name(config->mode), describe_machine(**system).c_str());
     std::fflush(stdout);
 
     int signal = 0;
@@ -102,12 +111,15 @@ void add_run_command(CLI::App& app, int& result)
     auto* command = app.add_subcommand("run", "Boot the kernel in the foreground; SIGINT or SIGTERM stops it cleanly");
     command->add_option("--config", flags->config, "TOML configuration file (every key has a default)");
     command->add_option("--mode", flags->mode, "native | nooks | shadow (default: native)");
-    command->add_option("--mount", flags->mount, "Directory where the disk files appear (default: /run/nooks/disks)");
+    command->add_option("--mount", flags->mount, "Directory where the device files appear (default: /run/nooks/disks)");
     command->add_option("--control", flags->control, "Control socket for `nooks ctl` (default: /run/nooks/control.sock)");
     command->add_flag("--no-control", flags->no_control, "Do not open a control socket");
-    command->add_option("--disk", flags->disk, "Disk image file, created if missing (default: /var/lib/nooks/disk0.img)");
-    command->add_option("--disk-size", flags->disk_size, "Size of a new disk image, e.g. 1GiB (default: 1GiB)");
-    command->add_option("--driver", flags->driver, "Disk driver (.so) to load (default: nkdisk next to this program)");
+    command->add_option("--set", flags->sets,
+        "DEVICE.KEY=VALUE: set one key of a device of the machine, e.g. disk0.image=/srv/disk0.img, disk0.size=256MiB, "
+        "disk0.driver=nkdisk.so (repeatable)");
+    command->add_option("--disk", flags->old_disk)->group("");
+    command->add_option("--disk-size", flags->old_disk_size)->group("");
+    command->add_option("--driver", flags->old_driver)->group("");
     command->add_option("--log-level", flags->log_level, "debug | info | warn | error (default: info)")
         ->check(CLI::IsMember({ "debug", "info", "warn", "error" }));
     command->add_option("--fuse-threads", flags->fuse_threads, "FUSE worker threads (default: 4)")->check(CLI::Range(1, 64));

@@ -4,6 +4,10 @@
 #include "cli/Commands.h"
 #include "harness/Interrupt.h"
 
+#include <nooks/kernel.h>
+
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -25,6 +29,7 @@ int fail(char const* command, std::string const& message)
 int main(int argc, char** argv)
 {
     CLI::App app { "nooks: drivers in protection domains, recovered transparently by shadow drivers" };
+    app.set_version_flag("--version", fmt::format("nooks {} (kernel API version {})", NOOKS_VERSION, NK_API_VERSION));
     app.require_subcommand(1);
     int result = 0;
     nk::cli::add_run_command(app, result);

@@ -30,30 +30,64 @@ Kernel::Kernel(Options options)
 Kernel::~Kernel()
 {
     unload_all();
-    std::scoped_lock lock(m_modules_mutex);
-    m_retired.clear();
+    {
+        MutexLocker lock(m_modules_mutex);
+        m_retired.clear();
+    }
+    MutexLocker lock(m_classes_mutex);
+    m_classes.clear();
 }
 
-Result<Module*> Kernel::load_module(std::string const& path)
+Result<DriverClass*> Kernel::register_class(std::unique_ptr<DriverClass> driver_class)
 {
-    auto module = TRY(NativeModule::load(*this, path));
+    MutexLocker lock(m_classes_mutex);
+    for (auto const& existing : m_classes) {
+        if (existing->name() == driver_class->name())
+            return make_error(ErrorCode::AlreadyExists, "kernel: a class named {} is registered already", driver_class->name());
+    }
+    logger()->info("driver class {} registered", driver_class->name());
+    return m_classes.emplace_back(std::move(driver_class)).get();
+}
+
+DriverClass* Kernel::find_class(std::string_view name) const
+{
+    MutexLocker lock(m_classes_mutex);
+    for (auto const& driver_class : m_classes) {
+        if (driver_class->name() == name)
+            return driver_class.get();
+    }
+    return nullptr;
+}
+
+std::vector<DriverClass*> Kernel::classes() const
+{
+    MutexLocker lock(m_classes_mutex);
+    std::vector<DriverClass*> result;
+    for (auto const& driver_class : m_classes)
+        result.push_back(driver_class.get());
+    return result;
+}
+
+Result<Module*> Kernel::load_module(std::string const& path, std::string const& binding)
+{
+    auto module = TRY(NativeModule::load(*this, path, binding));
     return adopt_module(std::move(module));
 }
 
 Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
 {
-    std::scoped_lock load_lock(m_load_mutex);
+    MutexLocker load_lock(m_load_mutex);
     if (find_module(module->name()) != nullptr)
         return make_error(ErrorCode::AlreadyExists, "a module named {} is already loaded", module->name());
     auto* raw = module.get();
     {
-        std::scoped_lock lock(m_modules_mutex);
+        MutexLocker lock(m_modules_mutex);
         m_modules.push_back(std::shared_ptr<Module>(std::move(module)));
     }
     if (auto started = raw->start(); !started) {
         raw->stop();
         release_module_objects(*raw);
-        std::scoped_lock lock(m_modules_mutex);
+        MutexLocker lock(m_modules_mutex);
         std::erase_if(m_modules, [&](auto const& m) { return m.get() == raw; });
         return std::unexpected(std::move(started.error()));
     }
@@ -64,16 +98,16 @@ Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
 
 Result<void> Kernel::unload_module(Module& module)
 {
-    std::scoped_lock load_lock(m_load_mutex);
+    MutexLocker load_lock(m_load_mutex);
     {
-        std::scoped_lock lock(m_modules_mutex);
+        MutexLocker lock(m_modules_mutex);
         if (std::ranges::none_of(m_modules, [&](auto const& m) { return m.get() == &module; }))
             return make_error(ErrorCode::NotFound, "unload: module is not loaded");
     }
     module.stop();
     release_module_objects(module);
     logger()->info("module {} unloaded", module.name());
-    std::scoped_lock lock(m_modules_mutex);
+    MutexLocker lock(m_modules_mutex);
     std::erase_if(m_modules, [&](auto const& m) { return m.get() == &module; });
     return {};
 }
@@ -83,7 +117,7 @@ void Kernel::unload_all()
     for (;;) {
         Module* newest = nullptr;
         {
-            std::scoped_lock lock(m_modules_mutex);
+            MutexLocker lock(m_modules_mutex);
             if (m_modules.empty())
                 return;
             newest = m_modules.back().get();
@@ -94,7 +128,7 @@ void Kernel::unload_all()
 
 void Kernel::retire_module(Module& module)
 {
-    std::scoped_lock lock(m_modules_mutex);
+    MutexLocker lock(m_modules_mutex);
     auto it = std::ranges::find_if(m_modules, [&](auto const& m) { return m.get() == &module; });
     if (it == m_modules.end())
         return;
@@ -104,13 +138,13 @@ void Kernel::retire_module(Module& module)
 
 std::vector<std::shared_ptr<Module>> Kernel::modules() const
 {
-    std::scoped_lock lock(m_modules_mutex);
+    MutexLocker lock(m_modules_mutex);
     return m_modules;
 }
 
 std::shared_ptr<Module> Kernel::find_module(std::string const& name) const
 {
-    std::scoped_lock lock(m_modules_mutex);
+    MutexLocker lock(m_modules_mutex);
     for (auto const& module : m_modules) {
         if (module->name() == name)
             return module;
@@ -120,7 +154,8 @@ std::shared_ptr<Module> Kernel::find_module(std::string const& name) const
 
 void Kernel::release_module_objects(Module& module)
 {
-    m_block.unregister_all(module);
+    for (auto* driver_class : classes())
+        driver_class->release_module(module);
     m_bus.forget_all(module);
 }
 

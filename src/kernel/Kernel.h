@@ -2,27 +2,27 @@
 #pragma once
 
 // The kernel: the trusted core that owns the emulated machine, the services
-// drivers call (interrupts, DMA, timers, work, bus), the driver classes, and
-// every loaded module.
+// drivers call (interrupts, DMA, timers, work, bus, events), the registered
+// driver classes, and every loaded module.
 //
-// Created by Kernel::create; devices are plugged in and modules loaded by the
-// caller (the `nooks run` command, tests). Destruction shuts everything down:
-// modules are stopped in reverse load order, then service threads end.
+// Created by Kernel::create; classes are registered, devices plugged in and
+// modules loaded by the caller (System, which builds a machine from its
+// description; tests). Destruction shuts everything down: modules are stopped
+// in reverse load order, then the classes go, then service threads end.
 //
-// Thread-safety: load/unload are serialized by the kernel; the accessors may
-// be used from any thread.
+// Thread-safety: load/unload are serialized by the kernel; register_class is
+// for boot, before any module loads; the accessors may be used from any thread.
 
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
-#include "classes/block/BlockLayer.h"
+#include "base/Mutex.h"
 #include "kernel/bus/Bus.h"
+#include "kernel/class/DriverClass.h"
 #include "kernel/irq/IrqController.h"
 #include "kernel/module/Module.h"
 #include "kernel/time/TimerService.h"
 #include "kernel/work/WorkQueue.h"
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace nk {
@@ -42,12 +42,26 @@ public:
     Bus& bus() { return m_bus; }
     TimerService& timers() { return m_timers; }
     WorkQueue& work() { return m_work; }
-    BlockLayer& block() { return m_block; }
+
+    // Registers a driver class (at boot, before modules load). AlreadyExists
+    // for a second class of the same name.
+    Result<DriverClass*> register_class(std::unique_ptr<DriverClass> driver_class);
+    DriverClass* find_class(std::string_view name) const;
+    std::vector<DriverClass*> classes() const;
+    // The registered class of type T (T::class_name names it), or null.
+    template<typename T>
+    T* driver_class() const
+    {
+        return dynamic_cast<T*>(find_class(T::class_name));
+    }
 
     // Loads the driver at `path` and runs its init (which probes devices).
+    // `binding`: the device the instance is for (its name becomes
+    // "<module>@<binding>" and it probes only that device and devices reserved
+    // for no instance); empty for a driver that takes what it matches.
     // NotFound: no such file; InvalidArgument: not a nooks driver or built for
     // another API version; the driver's init error otherwise.
-    Result<Module*> load_module(std::string const& path);
+    Result<Module*> load_module(std::string const& path, std::string const& binding = {});
     // Takes a module loaded elsewhere (an isolated one) and starts it like load_module.
     Result<Module*> adopt_module(std::unique_ptr<Module> module);
     // Stops the module (remove + exit) and forgets it.
@@ -69,7 +83,8 @@ public:
     std::shared_ptr<Module> find_module(std::string const& name) const;
 
     // Releases what the kernel still holds for `module` after its exit ran
-    // (or after it failed): disks, bus bindings. Safe to call more than once.
+    // (or after it failed): what it registered with each class (disks...),
+    // its bus bindings. Safe to call more than once.
     void release_module_objects(Module& module);
 
 private:
@@ -79,13 +94,17 @@ private:
     Bus m_bus;
     TimerService m_timers;
     WorkQueue m_work;
-    BlockLayer m_block;
 
-    mutable std::mutex m_modules_mutex;
+    // Declared before the modules: destroyed after them (disks that outlived
+    // their driver still name it).
+    mutable Mutex m_classes_mutex;
+    std::vector<std::unique_ptr<DriverClass>> m_classes NK_GUARDED_BY(m_classes_mutex);
+
+    mutable Mutex m_modules_mutex;
     std::vector<std::shared_ptr<Module>> m_modules NK_GUARDED_BY(m_modules_mutex);
     std::vector<std::shared_ptr<Module>> m_retired NK_GUARDED_BY(m_modules_mutex);
     // Serializes load/unload (module init/exit may take long; the list lock is not held then).
-    std::mutex m_load_mutex;
+    Mutex m_load_mutex;
 };
 
 } // namespace nk

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "system/Config.h"
 
-#include "base/Units.h"
+#include "devices/DeviceKind.h"
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <filesystem>
-#include <set>
+#include <fstream>
+#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -40,35 +44,166 @@ std::string default_driver_directory()
     return (exe.parent_path().parent_path() / "lib" / "nooks" / "drivers").string();
 }
 
-std::string Config::driver_path() const
+std::string resolve_driver_path(std::string const& driver)
 {
-    if (!disk.driver.empty())
-        return disk.driver;
-    return default_driver_directory() + "/nkdisk.so";
+    if (driver.empty() || driver.find('/') != std::string::npos)
+        return driver;
+    return default_driver_directory() + "/" + driver;
 }
 
 namespace {
 
-Result<std::string> get_string(toml::node const& node, std::string const& key)
+// A TOML table's scalar keys as a ConfigTable; nested tables and arrays are
+// errors, except the keys in `skip` (handled by the caller).
+Result<ConfigTable> scalars(toml::table const& table, std::string where, std::string const& source,
+    std::vector<std::string> const& skip = {})
 {
-    if (auto value = node.value<std::string>())
-        return *value;
-    return make_error(ErrorCode::InvalidArgument, "config key '{}' must be a string", key);
+    ConfigTable result(std::move(where), source);
+    for (auto const& [key, node] : table) {
+        std::string name(key.str());
+        if (std::ranges::find(skip, name) != skip.end())
+            continue;
+        if (auto const* value = node.as_string())
+            result.set(name, value->get());
+        else if (auto const* value = node.as_integer())
+            result.set(name, value->get());
+        else if (auto const* value = node.as_floating_point())
+            result.set(name, value->get());
+        else if (auto const* value = node.as_boolean())
+            result.set(name, value->get());
+        else
+            return std::unexpected(result.error(name, "must be a single value (a string, number or boolean), not a table or an array"));
+    }
+    return result;
 }
 
-Result<void> check_keys(toml::table const& table, std::set<std::string> const& allowed, std::string const& where,
-    std::string const& source)
+Result<void> check_device_name(std::string const& name, std::string const& source)
 {
-    for (auto const& [key, value] : table) {
-        if (!allowed.contains(std::string(key.str())))
-            return make_error(ErrorCode::InvalidArgument, "{}: unknown config key '{}{}'", source, where, key.str());
+    bool valid = !name.empty() && name.size() < 32 && name != "." && name != "..";
+    for (char c : name)
+        valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!valid)
+        return make_error(ErrorCode::InvalidArgument, "{}: device name '{}' must be 1..31 characters of [A-Za-z0-9._-]", source, name);
+    return {};
+}
+
+// A device's name and driver from its table; the rest is its kind's.
+Result<DeviceConfig> make_device(DeviceKind const& kind, std::string name, std::optional<std::string> driver, ConfigTable table)
+{
+    DeviceConfig device;
+    device.kind = &kind;
+    device.name = std::move(name);
+    device.driver = resolve_driver_path(driver.value_or(std::string(kind.default_driver())));
+    device.settings = TRY(kind.parse(device.name, table));
+    device.table = std::move(table);
+    return device;
+}
+
+Result<void> read_top_level(Config& config, ConfigTable const& top)
+{
+    if (auto mode = TRY(top.string("mode"))) {
+        auto parsed = parse_mode(*mode);
+        if (!parsed)
+            return std::unexpected(top.error("mode", fmt::format("must be native, nooks or shadow (not '{}')", *mode)));
+        config.mode = *parsed;
+    }
+    config.mount = TRY(top.string("mount")).value_or(config.mount);
+    config.control = TRY(top.string("control")).value_or(config.control);
+    config.log_level = TRY(top.choice("log_level", { "debug", "info", "warn", "error" })).value_or(config.log_level);
+    config.fuse_threads = static_cast<unsigned>(TRY(top.integer("fuse_threads", 1, 64)).value_or(config.fuse_threads));
+    config.request_timeout_ms = static_cast<uint64_t>(TRY(top.integer("request_timeout_ms", 0, 3'600'000)).value_or(int64_t(config.request_timeout_ms)));
+    return {};
+}
+
+Result<void> read_isolation(Config::Isolation& isolation, ConfigTable const& table)
+{
+    TRY(table.allow_only({ "channels", "heap_size", "livelock_ms", "poll_us", "user", "max_objects", "agent", "agent_timeout_ms" }));
+    auto integer = [&](char const* key, int64_t low, int64_t high, uint64_t fallback) -> Result<uint64_t> {
+        return static_cast<uint64_t>(TRY(table.integer(key, low, high)).value_or(static_cast<int64_t>(fallback)));
+    };
+    isolation.channels = static_cast<unsigned>(TRY(integer("channels", 1, 16, isolation.channels)));
+    isolation.heap_size = TRY(table.size("heap_size", 1ull << 20, 8ull << 30, 4096)).value_or(isolation.heap_size);
+    isolation.livelock_ms = TRY(integer("livelock_ms", 10, 600'000, isolation.livelock_ms));
+    isolation.poll_us = TRY(integer("poll_us", 0, 10'000, isolation.poll_us));
+    isolation.user = TRY(table.string("user")).value_or(isolation.user);
+    isolation.max_objects = TRY(integer("max_objects", 16, 1'000'000, isolation.max_objects));
+    isolation.agent = TRY(table.string("agent")).value_or(isolation.agent);
+    isolation.agent_timeout_ms = TRY(integer("agent_timeout_ms", 1, 60'000, isolation.agent_timeout_ms));
+    return {};
+}
+
+// The [[KIND]] tables of one kind of device.
+Result<std::vector<DeviceConfig>> read_devices(DeviceKind const& kind, toml::node const& node, std::string const& source)
+{
+    auto const* array = node.as_array();
+    if (array == nullptr) {
+        if (node.is_table())
+            return make_error(ErrorCode::InvalidArgument,
+                "{}: [{}] describes a single device, the old way; a machine lists its devices as [[{}]] tables (double brackets), "
+                "each with a name: write [[{}]] and name = \"{}0\" above its keys",
+                source, kind.table(), kind.table(), kind.table(), kind.table());
+        return make_error(ErrorCode::InvalidArgument, "{}: config key '{}' must be a list of [[{}]] tables", source, kind.table(), kind.table());
+    }
+    std::vector<DeviceConfig> devices;
+    for (size_t index = 0; index < array->size(); ++index) {
+        auto const* table = array->get(index)->as_table();
+        if (table == nullptr)
+            return make_error(ErrorCode::InvalidArgument, "{}: each [[{}]] must be a table", source, kind.table());
+        // Its name and driver first (the other keys are its kind's, named by the device).
+        std::vector<std::string> own_keys;
+        for (auto const& [key, value] : *table) {
+            if (key.str() != "name" && key.str() != "driver")
+                own_keys.emplace_back(key.str());
+        }
+        auto common = TRY(scalars(*table, fmt::format("{}[{}].", kind.table(), index), source, own_keys));
+        auto name = TRY(common.string("name")).value_or(fmt::format("{}{}", kind.table(), index));
+        TRY(check_device_name(name, source));
+        auto driver = TRY(common.string("driver"));
+        auto own = TRY(scalars(*table, name + ".", source, { "name", "driver" }));
+        devices.push_back(TRY(make_device(kind, name, driver, std::move(own))));
+    }
+    return devices;
+}
+
+Result<void> check_unique_names(std::vector<DeviceConfig> const& devices, std::string const& source)
+{
+    for (size_t i = 0; i < devices.size(); ++i) {
+        for (size_t j = i + 1; j < devices.size(); ++j) {
+            if (devices[i].name == devices[j].name)
+                return make_error(ErrorCode::InvalidArgument, "{}: two devices are named {}", source, devices[i].name);
+        }
     }
     return {};
 }
 
+// A `--set` value: a TOML scalar when it reads as one ("4", "true"), else text.
+ConfigValue value_of(std::string const& text)
+{
+    try {
+        auto table = toml::parse("v = " + text);
+        if (auto const* node = table.get("v")) {
+            if (auto const* value = node->as_integer())
+                return value->get();
+            if (auto const* value = node->as_floating_point())
+                return value->get();
+            if (auto const* value = node->as_boolean())
+                return value->get();
+            if (auto const* value = node->as_string())
+                return value->get();
+        }
+    } catch (toml::parse_error const&) {
+    }
+    return text;
+}
+
 } // namespace
 
-Result<Config> Config::parse(std::string_view text, std::string const& source)
+Result<Config> Config::defaults(DeviceKinds const& kinds)
+{
+    return parse("", "defaults", kinds);
+}
+
+Result<Config> Config::parse(std::string_view text, std::string const& source, DeviceKinds const& kinds)
 {
     toml::table table;
     try {
@@ -79,120 +214,91 @@ Result<Config> Config::parse(std::string_view text, std::string const& source)
     }
 
     Config config;
-    TRY(check_keys(table, { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms", "disk", "isolation" }, "", source));
-    if (auto const* node = table.get("request_timeout_ms")) {
-        auto value = node->value<int64_t>();
-        if (!node->is_integer() || !value || *value < 0 || *value > 3'600'000)
-            return make_error(ErrorCode::InvalidArgument, "{}: config key 'request_timeout_ms' must be an integer in 0..3600000", source);
-        config.request_timeout_ms = static_cast<uint64_t>(*value);
+    std::vector<std::string> nested { "isolation" };
+    for (auto const* kind : kinds)
+        nested.emplace_back(kind->table());
+    std::vector<std::string> known { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms" };
+    known.insert(known.end(), nested.begin(), nested.end());
+    for (auto const& [key, node] : table) {
+        if (std::ranges::find(known, std::string(key.str())) == known.end())
+            return make_error(ErrorCode::InvalidArgument, "{}: unknown config key '{}' (known: {})", source, key.str(), fmt::join(known, ", "));
     }
-    if (auto const* node = table.get("mode"))
-        config.mode = TRY(parse_mode(TRY(get_string(*node, "mode"))));
-    if (auto const* node = table.get("mount"))
-        config.mount = TRY(get_string(*node, "mount"));
-    if (auto const* node = table.get("control"))
-        config.control = TRY(get_string(*node, "control"));
-    if (auto const* node = table.get("log_level")) {
-        config.log_level = TRY(get_string(*node, "log_level"));
-        static std::set<std::string> const levels { "debug", "info", "warn", "error" };
-        if (!levels.contains(config.log_level))
-            return make_error(ErrorCode::InvalidArgument, "{}: config key 'log_level' must be debug, info, warn or error", source);
-    }
-    if (auto const* node = table.get("fuse_threads")) {
-        auto value = node->value<int64_t>();
-        if (!node->is_integer() || !value || *value < 1 || *value > 64)
-            return make_error(ErrorCode::InvalidArgument, "{}: config key 'fuse_threads' must be an integer in 1..64", source);
-        config.fuse_threads = static_cast<unsigned>(*value);
-    }
-    if (auto const* node = table.get("disk")) {
-        auto const* disk = node->as_table();
-        if (disk == nullptr)
-            return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk' must be a table ([disk])", source);
-        TRY(check_keys(*disk, { "image", "size", "driver" }, "disk.", source));
-        if (auto const* image = disk->get("image"))
-            config.disk.image = TRY(get_string(*image, "disk.image"));
-        if (auto const* driver = disk->get("driver"))
-            config.disk.driver = TRY(get_string(*driver, "disk.driver"));
-        if (auto const* size = disk->get("size")) {
-            if (auto bytes = size->value<int64_t>(); bytes && size->is_integer()) {
-                if (*bytes <= 0)
-                    return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk.size' must be positive", source);
-                config.disk.size = static_cast<uint64_t>(*bytes);
-            } else if (auto text = size->value<std::string>()) {
-                auto parsed = parse_size(*text);
-                if (!parsed)
-                    return std::unexpected(std::move(parsed.error()).with_context(fmt::format("{}: disk.size", source)));
-                config.disk.size = *parsed;
-            } else {
-                return make_error(ErrorCode::InvalidArgument, "{}: config key 'disk.size' must be a size (\"1GiB\") or bytes", source);
-            }
-        }
-    }
+    auto top = TRY(scalars(table, "", source, nested));
+    TRY(read_top_level(config, top));
     if (auto const* node = table.get("isolation")) {
         auto const* isolation = node->as_table();
         if (isolation == nullptr)
             return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation' must be a table ([isolation])", source);
-        TRY(check_keys(*isolation, { "channels", "heap_size", "livelock_ms", "poll_us", "user", "max_objects", "agent", "agent_timeout_ms" },
-            "isolation.", source));
-        auto integer = [&](char const* key, int64_t low, int64_t high) -> Result<std::optional<uint64_t>> {
-            auto const* node = isolation->get(key);
-            if (node == nullptr)
-                return std::optional<uint64_t> {};
-            auto value = node->value<int64_t>();
-            if (!node->is_integer() || !value || *value < low || *value > high)
-                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.{}' must be an integer in {}..{}", source, key, low, high);
-            return std::optional<uint64_t>(static_cast<uint64_t>(*value));
-        };
-        if (auto value = TRY(integer("max_objects", 16, 1'000'000)))
-            config.isolation.max_objects = *value;
-        if (auto value = TRY(integer("poll_us", 0, 10'000)))
-            config.isolation.poll_us = *value;
-        if (auto value = TRY(integer("agent_timeout_ms", 1, 60'000)))
-            config.isolation.agent_timeout_ms = *value;
-        if (auto const* agent = isolation->get("agent"))
-            config.isolation.agent = TRY(get_string(*agent, "isolation.agent"));
-        if (auto const* channels = isolation->get("channels")) {
-            auto value = channels->value<int64_t>();
-            if (!value || !channels->is_integer() || *value < 1 || *value > 16)
-                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.channels' must be an integer in 1..16", source);
-            config.isolation.channels = static_cast<unsigned>(*value);
-        }
-        if (auto const* heap = isolation->get("heap_size")) {
-            auto text = heap->value<std::string>();
-            auto parsed = text ? parse_size(*text) : make_error(ErrorCode::InvalidArgument, "must be a size such as \"64MiB\"");
-            if (!parsed)
-                return std::unexpected(std::move(parsed.error()).with_context(fmt::format("{}: isolation.heap_size", source)));
-            if (*parsed < (1 << 20) || *parsed > (8ull << 30) || *parsed % 4096 != 0)
-                return make_error(ErrorCode::InvalidArgument, "{}: isolation.heap_size must be 1MiB..8GiB, a multiple of 4KiB", source);
-            config.isolation.heap_size = *parsed;
-        }
-        if (auto const* livelock = isolation->get("livelock_ms")) {
-            auto value = livelock->value<int64_t>();
-            if (!value || !livelock->is_integer() || *value < 10 || *value > 600'000)
-                return make_error(ErrorCode::InvalidArgument, "{}: config key 'isolation.livelock_ms' must be an integer in 10..600000", source);
-            config.isolation.livelock_ms = static_cast<uint64_t>(*value);
-        }
-        if (auto const* user = isolation->get("user"))
-            config.isolation.user = TRY(get_string(*user, "isolation.user"));
+        TRY(read_isolation(config.isolation, TRY(scalars(*isolation, "isolation.", source))));
     }
+    for (auto const* kind : kinds) {
+        if (auto const* node = table.get(kind->table())) {
+            auto devices = TRY(read_devices(*kind, *node, source));
+            std::move(devices.begin(), devices.end(), std::back_inserter(config.devices));
+            continue;
+        }
+        for (unsigned index = 0; index < kind->default_count(); ++index)
+            config.devices.push_back(TRY(make_device(*kind, fmt::format("{}{}", kind->table(), index), std::nullopt,
+                ConfigTable(fmt::format("{}{}.", kind->table(), index), source))));
+    }
+    TRY(check_unique_names(config.devices, source));
     return config;
 }
 
-Result<Config> Config::load_file(std::string const& path)
+Result<Config> Config::load_file(std::string const& path, DeviceKinds const& kinds)
 {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error))
         return make_error(ErrorCode::NotFound, "config file {}: not found (or not a regular file)", path);
-    FILE* file = std::fopen(path.c_str(), "r");
-    if (file == nullptr)
+    std::ifstream file(path);
+    if (!file)
         return errno_error(fmt::format("config file {}", path));
-    std::string text;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
-        text.append(buffer, n);
-    std::fclose(file);
-    return parse(text, path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return parse(text.str(), path, kinds);
+}
+
+DeviceConfig const* Config::device(std::string const& name) const
+{
+    for (auto const& device : devices) {
+        if (device.name == name)
+            return &device;
+    }
+    return nullptr;
+}
+
+Result<void> Config::set(std::string_view assignment)
+{
+    auto equals = assignment.find('=');
+    auto dot = assignment.find('.');
+    if (equals == std::string_view::npos || dot == std::string_view::npos || dot > equals || dot == 0 || dot + 1 == equals)
+        return make_error(ErrorCode::InvalidArgument, "--set {}: expected DEVICE.KEY=VALUE (e.g. disk0.size=256MiB)", assignment);
+    std::string name(assignment.substr(0, dot));
+    std::string key(assignment.substr(dot + 1, equals - dot - 1));
+    std::string text(assignment.substr(equals + 1));
+    auto it = std::ranges::find(devices, name, &DeviceConfig::name);
+    if (it == devices.end()) {
+        std::string known;
+        for (auto const& device : devices)
+            known += fmt::format("{}{}", known.empty() ? "" : ", ", device.name);
+        return make_error(ErrorCode::InvalidArgument, "--set {}: the machine has no device {} (it has: {})", assignment, name,
+            known.empty() ? "none" : known);
+    }
+    if (key == "name")
+        return make_error(ErrorCode::InvalidArgument, "--set {}: a device's name is set in the configuration file", assignment);
+    if (key == "driver") {
+        it->driver = resolve_driver_path(text);
+        return {};
+    }
+    auto table = it->table;
+    table.set(key, value_of(text));
+    // Checked again by the kind, like a key of the file.
+    auto settings = it->kind->parse(it->name, table);
+    if (!settings)
+        return std::unexpected(Error(ErrorCode::InvalidArgument, fmt::format("--set {}: {}", assignment, settings.error().message())));
+    it->table = std::move(table);
+    it->settings = std::move(*settings);
+    return {};
 }
 
 } // namespace nk

@@ -4,14 +4,16 @@
 // The control commands of a running kernel (see control/ControlServer.h):
 //
 //   list                  modules (mode, state, failures, restarts, XPC counts),
-//                         devices and disks
-//   objects DRIVER        what the driver holds: tracked kernel objects, requests
-//                         in flight, its locks and its memory
+//                         devices, and each class's devices ("classes": {"block": ...})
+//   objects DRIVER        what the driver holds: tracked kernel objects, work it
+//                         holds in its classes (requests in flight), its locks and memory
 //   failures              recent failures: cause, where, and the recovery timeline
 //   restart DRIVER        an operator's restart (recovered like any failure)
 //   inject DRIVER FAULT   arms a fault: fires on the Nth call (after) of an entry
 //
-// Each returns JSON; `nooks ctl` prints it for people.
+// A DRIVER is an instance name ("nkdisk@disk0") or a driver's own name when
+// one instance of it is loaded ("nkdisk"). Each returns JSON; `nooks ctl`
+// prints it for people.
 
 #include "control/ControlServer.h"
 

@@ -3,16 +3,18 @@
 
 #include "base/Log.h"
 #include "base/Units.h"
-#include "system/ControlHandlers.h"
+#include "devices/DeviceKind.h"
+#include "kernel/bus/BusDevice.h"
 #include "nooks/domain/Pku.h"
 #include "nooks/domain/ProcessDomain.h"
 #include "nooks/module/IsolatedModule.h"
+#include "system/ControlHandlers.h"
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <optional>
 #include <pwd.h>
+#include <sstream>
 #include <unistd.h>
 
 namespace nk {
@@ -112,73 +114,43 @@ Result<IsolationOptions> isolation_options(Config const& config)
     return options;
 }
 
-Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions options)
+Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions options, Catalog const& catalog)
 {
     // Everything a user can get wrong, before anything is created.
     std::optional<IsolationOptions> isolation;
     if (config.mode != Mode::Native)
         isolation = TRY(isolation_options(config));
-    if (options.mount_fuse) {
+    if (config.mode == Mode::Shadow && !options.recover)
+        return make_error(ErrorCode::InvalidArgument, "shadow mode needs recovery: shadow drivers hand devices to restarted drivers");
+    if (options.mount_frontends) {
         TRY(check_privileges());
         TRY(check_fuse_device());
         TRY(check_mount_point(config.mount));
     }
-    auto driver_path = config.driver_path();
-    TRY(check_driver_file(driver_path));
-
-    auto system = std::unique_ptr<System>(new System(config));
-    system->m_kernel = TRY(Kernel::create({}));
-    system->m_kernel->block().set_request_timeout(std::chrono::milliseconds(config.request_timeout_ms));
-
-    std::error_code error;
-    auto image_dir = std::filesystem::path(config.disk.image).parent_path();
-    if (!image_dir.empty() && !std::filesystem::exists(image_dir, error)) {
-        std::filesystem::create_directories(image_dir, error);
-        if (error)
-            return make_error(ErrorCode::FailedPrecondition, "cannot create {}: {}", image_dir.string(), error.message());
+    for (auto const& device : config.devices) {
+        if (device.driver.empty())
+            continue;
+        if (auto found = check_driver_file(device.driver); !found)
+            return std::unexpected(std::move(found.error()).with_context(device.name));
     }
-    auto image = TRY(DiskImage::open(config.disk.image, config.disk.size));
-    system->m_created_image = image->created();
-    if (!image->created() && image->size() != config.disk.size)
-        logger()->info("disk image {} exists with {}; keeping its size (configured {})", image->path(),
-            format_size(image->size()), format_size(config.disk.size));
-    auto controller = TRY(DiskController::create(std::move(image), {}));
-    system->m_disk_controller = controller.get();
-    TRY(system->m_kernel->bus().plug(std::move(controller)));
 
+    auto system = std::unique_ptr<System>(new System(config, catalog));
+    system->m_kernel = TRY(Kernel::create({}));
     if (isolation) {
         logger()->info("protection domains: process backend; {}", probe_pku().describe());
-        RecoveryManager::Options recovery { .agent_socket = config.isolation.agent,
-            .agent_timeout = std::chrono::milliseconds(config.isolation.agent_timeout_ms) };
-        if (config.mode == Mode::Shadow) {
-            // The shadow taps the block class before the driver registers anything.
-            system->m_block_shadow = std::make_unique<BlockShadow>(system->m_kernel->block(), BlockShadow::Options {});
-            system->m_kernel->block().set_tap(system->m_block_shadow.get());
-            auto* shadow = system->m_block_shadow.get();
-            recovery.on_restarted = [shadow](IsolatedModule& fresh) { shadow->driver_restarted(fresh); };
-            recovery.on_gave_up = [shadow](IsolatedModule& failed) { shadow->driver_given_up(failed); };
+        if (options.recover) {
+            system->m_recovery = std::make_unique<RecoveryManager>(*system->m_kernel,
+                RecoveryManager::Options { .agent_socket = config.isolation.agent,
+                    .agent_timeout = std::chrono::milliseconds(config.isolation.agent_timeout_ms) });
         }
-        system->m_recovery = std::make_unique<RecoveryManager>(*system->m_kernel, std::move(recovery));
-        system->m_disk_driver = TRY(system->m_recovery->load(driver_path, "block", *isolation));
-    } else {
-        system->m_disk_driver = TRY(system->m_kernel->load_module(driver_path));
     }
-    if (!system->m_kernel->block().find("disk0")) {
-        return make_error(ErrorCode::FailedPrecondition, "driver {} loaded but registered no disk0 (see the log above)",
-            driver_path);
-    }
-
-    if (options.mount_fuse) {
-        if (!std::filesystem::exists(config.mount, error)) {
-            std::filesystem::create_directories(config.mount, error);
-            if (error)
-                return make_error(ErrorCode::FailedPrecondition, "cannot create mount point {}: {}", config.mount, error.message());
-            system->m_created_mount = true;
-        }
-        system->m_fuse = TRY(FuseDiskFs::mount(system->m_kernel->block(),
-            { .mountpoint = std::filesystem::absolute(config.mount).string(), .threads = config.fuse_threads }));
-    }
+    TRY(system->build_classes(options));
+    TRY(system->plug_devices());
+    TRY(system->load_drivers(isolation, options));
+    if (options.mount_frontends)
+        TRY(system->start_frontends());
     if (!config.control.empty()) {
+        std::error_code error;
         auto directory = std::filesystem::path(config.control).parent_path();
         if (!directory.empty())
             std::filesystem::create_directories(directory, error);
@@ -189,6 +161,79 @@ Result<std::unique_ptr<System>> System::boot(Config const& config, BootOptions o
     return system;
 }
 
+// Each class's layer (and, in shadow mode, its shadow, tapped in before any
+// driver registers a device).
+Result<void> System::build_classes(BootOptions const&)
+{
+    for (auto const* package : m_catalog.packages()) {
+        ClassInstance instance;
+        instance.package = package;
+        if (auto layer = TRY(package->create_class(m_config)))
+            instance.layer = TRY(m_kernel->register_class(std::move(layer)));
+        if (instance.layer != nullptr && m_config.mode == Mode::Shadow)
+            instance.shadow = TRY(package->create_shadow(*instance.layer, *m_recovery));
+        m_classes.push_back(std::move(instance));
+    }
+    return {};
+}
+
+// Every device of the description; one with a driver of its own is reserved
+// for that driver's instance.
+Result<void> System::plug_devices()
+{
+    for (auto const& device : m_config.devices) {
+        auto hardware = TRY(device.kind->create(device.name, *device.settings));
+        auto reserved_for = device.driver.empty() ? std::string() : device.name;
+        TRY(m_kernel->bus().plug(std::move(hardware), reserved_for));
+        logger()->info("{}: {} ({})", device.name, device.kind->table(), device.settings->describe());
+    }
+    return {};
+}
+
+Result<void> System::load_drivers(std::optional<IsolationOptions> const& isolation, BootOptions const&)
+{
+    for (auto const& device : m_config.devices) {
+        if (device.driver.empty())
+            continue;
+        Module* module = nullptr;
+        if (!isolation) {
+            module = TRY(m_kernel->load_module(device.driver, device.name));
+        } else if (m_recovery) {
+            module = TRY(m_recovery->load(device.driver, std::string(device.kind->driver_class()), *isolation, device.name));
+        } else {
+            auto loaded = TRY(IsolatedModule::load(*m_kernel, device.driver, *isolation, device.name));
+            module = TRY(m_kernel->adopt_module(std::move(loaded)));
+        }
+        m_driver_names[device.name] = module->name();
+        // End to end: the driver took its device and registered it with its class.
+        auto* bus_device = m_kernel->bus().find_device(device.name);
+        if (bus_device == nullptr || bus_device->driver() == nullptr || bus_device->driver()->owner != module)
+            return make_error(ErrorCode::FailedPrecondition, "driver {} loaded but did not take device {} (see the log above)",
+                device.driver, device.name);
+        auto* layer = m_kernel->find_class(device.kind->driver_class());
+        if (layer != nullptr && layer->devices_of(*module).empty())
+            return make_error(ErrorCode::FailedPrecondition, "driver {} loaded but registered no {} device for {} (see the log above)",
+                device.driver, device.kind->driver_class(), device.name);
+    }
+    return {};
+}
+
+Result<void> System::start_frontends()
+{
+    std::error_code error;
+    if (!std::filesystem::exists(m_config.mount, error)) {
+        std::filesystem::create_directories(m_config.mount, error);
+        if (error)
+            return make_error(ErrorCode::FailedPrecondition, "cannot create mount point {}: {}", m_config.mount, error.message());
+        m_created_mount = true;
+    }
+    for (auto& instance : m_classes) {
+        if (instance.layer != nullptr)
+            instance.frontend = TRY(instance.package->create_frontend(*instance.layer, m_config));
+    }
+    return {};
+}
+
 System::~System() { shutdown(); }
 
 void System::shutdown()
@@ -197,9 +242,11 @@ void System::shutdown()
         m_control->stop();
         m_control.reset();
     }
-    if (m_fuse) {
-        m_fuse->unmount();
-        m_fuse.reset();
+    for (auto& instance : m_classes) {
+        if (instance.frontend) {
+            instance.frontend->stop();
+            instance.frontend.reset();
+        }
     }
     // No recovery while the kernel goes down.
     m_recovery.reset();
@@ -207,7 +254,7 @@ void System::shutdown()
         m_kernel->unload_all();
         m_kernel.reset();
     }
-    m_block_shadow.reset();
+    m_classes.clear();
     if (m_created_mount) {
         std::error_code error;
         std::filesystem::remove(m_config.mount, error);
@@ -215,9 +262,57 @@ void System::shutdown()
     }
 }
 
-std::string System::disk_file() const
+HardwareDevice& System::bus_device_hardware(BusDevice& device) { return device.hardware(); }
+
+BusDevice* System::device(std::string const& name) const { return m_kernel ? m_kernel->bus().find_device(name) : nullptr; }
+
+std::string System::driver_name(std::string const& name) const
 {
-    return m_fuse ? m_fuse->file_path("disk0") : std::string();
+    auto it = m_driver_names.find(name);
+    return it != m_driver_names.end() ? it->second : std::string();
+}
+
+std::shared_ptr<Module> System::driver_of(std::string const& name) const
+{
+    auto instance = driver_name(name);
+    return instance.empty() || !m_kernel ? nullptr : m_kernel->find_module(instance);
+}
+
+std::string System::endpoint(std::string const& name) const
+{
+    for (auto const& instance : m_classes) {
+        if (!instance.frontend)
+            continue;
+        for (auto const& [device, path] : instance.frontend->endpoints()) {
+            if (device == name)
+                return path;
+        }
+    }
+    return {};
+}
+
+nlohmann::json System::class_status() const
+{
+    nlohmann::json classes = nlohmann::json::object();
+    for (auto const& instance : m_classes) {
+        if (instance.layer == nullptr)
+            continue;
+        auto status = instance.package->status(*instance.layer);
+        if (instance.shadow)
+            status["shadow"] = instance.shadow->status();
+        classes[std::string(instance.package->name())] = std::move(status);
+    }
+    return classes;
+}
+
+std::vector<std::string> System::describe_held(Module const& module) const
+{
+    std::vector<std::string> lines;
+    for (auto* layer : m_kernel->classes()) {
+        auto more = layer->describe_held(module);
+        lines.insert(lines.end(), more.begin(), more.end());
+    }
+    return lines;
 }
 
 } // namespace nk

@@ -28,17 +28,6 @@ std::string read_text(std::string const& path)
     return text.str();
 }
 
-bool wait_until(std::chrono::milliseconds timeout, std::function<bool()> const& condition)
-{
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
-}
-
 Result<std::unique_ptr<AgentProcess>> AgentProcess::start(Options options)
 {
     auto process = std::unique_ptr<AgentProcess>(new AgentProcess(std::move(options)));

@@ -11,6 +11,7 @@
 
 #include "base/Error.h"
 #include "harness/ChildProcess.h"
+#include "support/TestSupport.h"
 
 #include <chrono>
 #include <functional>
@@ -62,8 +63,5 @@ private:
 
 // The whole content of a file ("" if it cannot be read).
 std::string read_text(std::string const& path);
-
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool wait_until(std::chrono::milliseconds timeout, std::function<bool()> const& condition);
 
 } // namespace nk::test

@@ -23,8 +23,8 @@ protected:
     {
         NK_REQUIRE_ROOT();
         auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-            .args = { "--mode", GetParam(), "--mount", dir.file("disks"), "--control", socket(), "--disk", dir.file("disk0.img"),
-                "--disk-size", "16MiB" },
+            .args = { "--mode", GetParam(), "--mount", dir.file("disks"), "--control", socket(), "--set", "disk0.image=" + dir.file("disk0.img"),
+                "--set", "disk0.size=16MiB" },
             .log_path = dir.file("kernel.log") });
         ASSERT_TRUE(started) << started.error().message();
         kernel = std::move(*started);
@@ -55,15 +55,24 @@ TEST_P(CtlCommand, List_DriverAndDisk)
     auto reply = nlohmann::json::parse(result.output);
     ASSERT_EQ(reply["modules"].size(), 1u);
     auto const& module = reply["modules"][0];
-    EXPECT_EQ(module["name"], "nkdisk");
+    EXPECT_EQ(module["name"], "nkdisk@disk0");
+    EXPECT_EQ(module["module"], "nkdisk");
+    EXPECT_EQ(module["device"], "disk0");
     EXPECT_EQ(module["state"], "live");
     EXPECT_EQ(module["isolation"], std::string(GetParam()) == "native" ? "native" : "isolated");
-    EXPECT_EQ(reply["disks"][0]["name"], "disk0");
-    EXPECT_EQ(reply["devices"][0]["driver"], "nkdisk");
+    EXPECT_EQ(reply["classes"]["block"]["disks"][0]["name"], "disk0");
+    EXPECT_EQ(reply["classes"]["block"]["disks"][0]["driver"], "nkdisk@disk0");
+    EXPECT_EQ(reply["devices"][0]["driver"], "nkdisk@disk0");
+    EXPECT_EQ(reply["devices"][0]["reserved_for"], "disk0");
+    // Options of `ctl` work after the subcommand too, where users type them.
+    auto after = ctl({ "list", "--json" });
+    ASSERT_TRUE(after.ok()) << after.output;
+    EXPECT_EQ(nlohmann::json::parse(after.output)["modules"][0]["name"], module["name"]);
     // And the table for people mentions the same.
     auto table = ctl({ "list" });
     ASSERT_TRUE(table.ok()) << table.output;
-    EXPECT_NE(table.output.find("nkdisk"), std::string::npos);
+    EXPECT_NE(table.output.find("nkdisk@disk0"), std::string::npos);
+    EXPECT_NE(table.output.find("block disks"), std::string::npos) << table.output;
 }
 
 // `objects` lists what an isolated driver holds, by type; native drivers are not tracked.

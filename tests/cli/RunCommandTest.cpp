@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nooks/kernel.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sys/mount.h>
@@ -34,12 +36,22 @@ void expect_clean_error(CommandResult const& result, std::string const& needle)
     EXPECT_NE(result.output.find(needle), std::string::npos) << "expected '" << needle << "' in: " << result.output;
 }
 
+// `nooks --version` names the program's version and the kernel API version
+// drivers must be built for.
+TEST(Nooks, Version_NamesProgramAndKernelApi)
+{
+    auto result = run_nooks({ "--version" });
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("nooks 0."), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(fmt::format("kernel API version {}", NK_API_VERSION)), std::string::npos) << result.output;
+}
+
 class RunCommandTest : public ::testing::Test {
 protected:
     std::vector<std::string> base_args()
     {
-        return { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--disk", dir.file("disk0.img"),
-            "--disk-size", "16MiB" };
+        return { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--set", "disk0.image=" + dir.file("disk0.img"),
+            "--set", "disk0.size=16MiB" };
     }
     std::string write_config(std::string const& text)
     {
@@ -59,9 +71,9 @@ TEST_F(RunCommandTest, IsolatedModes_BadDriver_Refused)
     for (auto const* mode : { "nooks", "shadow" }) {
         SCOPED_TRACE(mode);
         auto args = base_args();
-        args.insert(args.end(), { "--mode", mode, "--driver", dir.file("nodriver.so") });
+        args.insert(args.end(), { "--mode", mode, "--set", "disk0.driver=" + dir.file("nodriver.so") });
         expect_clean_error(run_nooks(args), "nodriver.so");
-        args.back() = dir.file("fake.so");
+        args.back() = "disk0.driver=" + dir.file("fake.so");
         expect_clean_error(run_nooks(args), "fake.so");
     }
 }
@@ -78,16 +90,42 @@ TEST_F(RunCommandTest, UnknownMode_Refused)
 TEST_F(RunCommandTest, BadSize_Refused)
 {
     auto args = base_args();
-    args.back() = "12XB";
+    args.back() = "disk0.size=12XB";
     expect_clean_error(run_nooks(args), "12XB");
+}
+
+// The one-disk flags of earlier versions are refused with what to write instead.
+TEST_F(RunCommandTest, OldDiskFlags_RefusedWithGuidance)
+{
+    auto args = base_args();
+    args.insert(args.end(), { "--disk", dir.file("other.img") });
+    expect_clean_error(run_nooks(args), "--set disk0.image=");
+    args = base_args();
+    args.insert(args.end(), { "--driver", "nkdisk.so" });
+    expect_clean_error(run_nooks(args), "--set disk0.driver=");
+}
+
+// --set names a device of the machine and a key of its kind.
+TEST_F(RunCommandTest, SetUnknownDeviceOrKey_Refused)
+{
+    auto args = base_args();
+    args.insert(args.end(), { "--set", "disk1.size=1GiB" });
+    expect_clean_error(run_nooks(args), "no device disk1");
+    args = base_args();
+    args.insert(args.end(), { "--set", "disk0.sectors=12" });
+    expect_clean_error(run_nooks(args), "disk0.sectors");
 }
 
 // An unknown key in the config file is refused and named.
 TEST_F(RunCommandTest, UnknownConfigKey_Refused)
 {
     auto args = base_args();
-    args.insert(args.end(), { "--config", write_config("mode = \"native\"\n[disk]\nimgae = \"x\"\n") });
-    expect_clean_error(run_nooks(args), "disk.imgae");
+    args.insert(args.end(), { "--config", write_config("mode = \"native\"\n[[disk]]\nimgae = \"x\"\n") });
+    expect_clean_error(run_nooks(args), "disk0.imgae");
+    // The one-disk table of earlier versions is explained.
+    args = base_args();
+    args.insert(args.end(), { "--config", write_config("mode = \"native\"\n[disk]\nimage = \"x\"\n") });
+    expect_clean_error(run_nooks(args), "[[disk]]");
 }
 
 // A config file that does not exist is refused and named.
@@ -102,7 +140,7 @@ TEST_F(RunCommandTest, MissingConfigFile_Refused)
 TEST_F(RunCommandTest, MissingDriver_Refused)
 {
     auto args = base_args();
-    args.insert(args.end(), { "--driver", dir.file("nodriver.so") });
+    args.insert(args.end(), { "--set", "disk0.driver=" + dir.file("nodriver.so") });
     expect_clean_error(run_nooks(args), "nodriver.so");
 }
 
@@ -112,10 +150,10 @@ TEST_F(RunCommandTest, NotADriver_Refused)
     NK_REQUIRE_ROOT();
     std::ofstream(dir.file("fake.so")) << "this is not an ELF file\n";
     auto args = base_args();
-    args.insert(args.end(), { "--driver", dir.file("fake.so") });
+    args.insert(args.end(), { "--set", "disk0.driver=" + dir.file("fake.so") });
     expect_clean_error(run_nooks(args), "cannot load driver");
     // A real shared object that is not a driver.
-    args.back() = "/lib/x86_64-linux-gnu/libm.so.6";
+    args.back() = "disk0.driver=/lib/x86_64-linux-gnu/libm.so.6";
     expect_clean_error(run_nooks(args), "not a nooks driver");
 }
 

@@ -22,16 +22,12 @@ protected:
     void SetUp() override
     {
         NK_REQUIRE_ROOT();
-        Config config;
-        config.mount = dir.file("disks");
-        config.disk.image = dir.file("disk0.img");
-        config.disk.size = 32ull << 20;
-        config.disk.driver = test::nkdisk_driver_path();
-        config.fuse_threads = 2;
+        auto config = test::machine_config(fmt::format("mount = \"{}\"\ncontrol = \"\"\nfuse_threads = 2\n{}", dir.file("disks"),
+            test::disk_table(dir, "disk0", 32ull << 20)));
         auto booted = System::boot(config);
         ASSERT_TRUE(booted) << booted.error().message();
         system = std::move(*booted);
-        fd = ::open(system->disk_file().c_str(), O_RDWR | O_CLOEXEC);
+        fd = ::open(system->endpoint("disk0").c_str(), O_RDWR | O_CLOEXEC);
         ASSERT_GE(fd, 0) << std::strerror(errno);
     }
     void TearDown() override
@@ -103,7 +99,7 @@ TEST_F(DiskFileTest, EndOfDisk_ShortReadAndEnospc)
 // A failing medium reaches the application as EIO; the rest of the disk works.
 TEST_F(DiskFileTest, MediaError_ApplicationSeesEio)
 {
-    system->disk_controller().inject_media_error(2048, 8);
+    test::disk_controller(*system).inject_media_error(2048, 8);
     char buffer[4096];
     EXPECT_EQ(::pread(fd, buffer, sizeof(buffer), 2048 * 512), -1);
     EXPECT_EQ(errno, EIO);
@@ -115,11 +111,11 @@ TEST_F(DiskFileTest, MediaError_ApplicationSeesEio)
 // fsync on the file becomes a device flush.
 TEST_F(DiskFileTest, Fsync_FlushesDevice)
 {
-    auto before = system->disk_controller().stats().flushes;
+    auto before = test::disk_controller(*system).stats().flushes;
     char buffer[512] = { 1 };
     ASSERT_EQ(::pwrite(fd, buffer, sizeof(buffer), 0), 512);
     ASSERT_EQ(::fsync(fd), 0);
-    EXPECT_GT(system->disk_controller().stats().flushes, before);
+    EXPECT_GT(test::disk_controller(*system).stats().flushes, before);
 }
 
 // Truncating to the disk's own size succeeds (mkfs, shells do it); any other size fails.

@@ -29,8 +29,8 @@ TEST_P(NativeCrash, FaultTakesKernelDown)
     test::TempDir dir { "nooks-native-crash" };
     auto mount_point = dir.file("disks");
     auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-        .args = { "--mode", "native", "--mount", mount_point, "--control", dir.file("control.sock"), "--disk", dir.file("disk0.img"),
-            "--disk-size", "16MiB" },
+        .args = { "--mode", "native", "--mount", mount_point, "--control", dir.file("control.sock"), "--set", "disk0.image=" + dir.file("disk0.img"),
+            "--set", "disk0.size=16MiB" },
         .log_path = dir.file("kernel.log") });
     ASSERT_TRUE(started) << started.error().message();
     auto kernel = std::move(*started);

@@ -22,7 +22,7 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
     struct stat before { };
     ASSERT_EQ(::stat(disk_file().c_str(), &before), 0);
     // The fault fires on the 300th request the driver gets: well inside the workload.
-    auto armed = control_request(dir.file("control.sock"),
+    auto armed = control_request(control(),
         { { "command", "inject" }, { "driver", "nkdisk" }, { "fault", "null-deref" }, { "entry", "blk_queue_rq" }, { "after", 300 } });
     ASSERT_TRUE(armed);
     ASSERT_TRUE((*armed)["ok"].get<bool>()) << armed->dump();
@@ -33,15 +33,15 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
     EXPECT_FALSE(workload) << "sqlite3 finished as if nothing happened";
 
     // The kernel is alive, and recovered the driver.
-    EXPECT_TRUE(kernel->running());
+    EXPECT_TRUE(kernel().running());
     std::optional<nlohmann::json> list;
     for (int i = 0; i < 200; ++i) {
-        auto reply = control_request(dir.file("control.sock"), { { "command", "list" } });
+        auto reply = control_request(control(), { { "command", "list" } });
         ASSERT_TRUE(reply);
         // While the driver is being recovered it has no module loaded: the list may be empty.
         auto const& modules = (*reply)["modules"];
         // The failure record is filed just after the driver goes live: wait for both.
-        auto failures = control_request(dir.file("control.sock"), { { "command", "failures" } });
+        auto failures = control_request(control(), { { "command", "failures" } });
         ASSERT_TRUE(failures);
         if (!modules.empty() && modules[0].value("restarts", 0) >= 1 && modules[0].value("state", std::string()) == "live"
             && !(*failures)["failures"].empty()) {
@@ -51,7 +51,7 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_TRUE(list.has_value()) << "the driver was not restarted";
-    auto failures = control_request(dir.file("control.sock"), { { "command", "failures" } });
+    auto failures = control_request(control(), { { "command", "failures" } });
     ASSERT_TRUE(failures);
     ASSERT_GE((*failures)["failures"].size(), 1u);
     EXPECT_EQ((*failures)["failures"][0]["cause"], "crash");
@@ -68,7 +68,7 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
     ::close(fd);
 
     // The old file is dead: the loop device on it fails every read.
-    auto probe = harness::run_command({ "dd", "if=" + loop->path(), "of=/dev/null", "bs=4096", "count=1", "iflag=direct" });
+    auto probe = harness::run_command({ "dd", "if=" + loop().path(), "of=/dev/null", "bs=4096", "count=1", "iflag=direct" });
     ASSERT_TRUE(probe);
     EXPECT_NE(probe->exit_code, 0) << probe->output;
 }

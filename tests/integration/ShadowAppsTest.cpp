@@ -17,6 +17,7 @@ namespace {
 eval::Options concurrent(std::string mode)
 {
     eval::Options options;
+    options.classes = { "block" };
     options.modes = { std::move(mode) };
     options.apps = { "database", "compiler", "encoder" };
     options.faults = 5;
@@ -30,7 +31,7 @@ TEST(ShadowApps, RepeatedCrashes_EveryAppCompletesCorrectly)
     NK_REQUIRE_ROOT();
     if (!harness::have_program("flac"))
         GTEST_SKIP() << "flac is not installed";
-    auto cells = eval::evaluate_block(concurrent("shadow"), [](std::string const& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    auto cells = eval::evaluate(concurrent("shadow"), [](std::string const& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     ASSERT_TRUE(cells) << cells.error().message();
     ASSERT_EQ(cells->size(), 3u);
     for (auto const& cell : *cells) {
@@ -47,7 +48,7 @@ TEST(ShadowApps, SameRunInNooksMode_ApplicationsFail)
     NK_REQUIRE_ROOT();
     if (!harness::have_program("flac"))
         GTEST_SKIP() << "flac is not installed";
-    auto cells = eval::evaluate_block(concurrent("nooks"), [](std::string const& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    auto cells = eval::evaluate(concurrent("nooks"), [](std::string const& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     ASSERT_TRUE(cells) << cells.error().message();
     unsigned failed = 0;
     for (auto const& cell : *cells) {

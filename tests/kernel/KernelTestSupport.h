@@ -22,7 +22,7 @@ inline constexpr std::chrono::seconds wait_bound { 10 };
 class TestModule final : public Module {
 public:
     explicit TestModule(Kernel& kernel, std::string name = "test")
-        : Module(kernel, std::move(name), "")
+        : Module(kernel, std::move(name), "", "")
     {
     }
     Result<void> start() override { return {}; }

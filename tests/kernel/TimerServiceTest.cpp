@@ -141,10 +141,8 @@ TEST_F(TimerServiceTest, DelSync_WaitsForRunningCallback)
     EXPECT_EQ(fired.value(), 1);
 }
 
-// del_sync leaves the timer disarmed even if the callback it waited for re-armed it.
-// Fails: TimerService::del_sync (src/kernel/time/TimerService.cpp) disarms before waiting
-// and never re-checks, so a self re-arming callback leaves the timer pending; destroy()
-// then frees a timer that is still in the armed set.
+// del_sync leaves the timer disarmed even if the callback it waited for re-armed it
+// (a self re-arming callback must not leave a pending timer for destroy() to free).
 TEST_F(TimerServiceTest, DelSync_DisarmsTimerRearmedByRunningCallback)
 {
     Event entered;

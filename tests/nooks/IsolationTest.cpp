@@ -139,7 +139,7 @@ TEST_F(Isolation, InfiniteLoop_DetectedAsLivelock)
 // is a failure too: found by the block watchdog, the waiting I/O fails.
 TEST_F(Isolation, RefusesAllWork_DetectedAsLivelock)
 {
-    machine->kernel().block().set_request_timeout(std::chrono::milliseconds(300));
+    test::block_layer(machine->system()).set_request_timeout(std::chrono::milliseconds(300));
     ASSERT_TRUE(machine->ioctl(NKTEST_REFUSE, 1));
     std::vector<std::byte> data(4096);
     auto read = block_io::read(*machine->disk(), 0, data); // waits until the failure ends it

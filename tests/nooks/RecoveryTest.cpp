@@ -23,17 +23,12 @@ protected:
 
     void boot(std::string agent = {})
     {
-        Config config;
-        config.mode = Mode::Nooks;
-        config.disk.image = dir.file("disk0.img");
-        config.disk.size = 16ull << 20;
-        config.disk.driver = test::nkdisk_driver_path();
-        config.control = dir.file("control.sock");
-        config.request_timeout_ms = 1000;
+        auto config = test::machine_config(fmt::format("mode = \"nooks\"\ncontrol = \"{}\"\nrequest_timeout_ms = 1000\n{}", dir.file("control.sock"),
+            test::disk_table(dir)));
         config.isolation.livelock_ms = 500;
         config.isolation.agent = std::move(agent);
         config.isolation.agent_timeout_ms = 2000;
-        auto booted = System::boot(config, { .mount_fuse = false });
+        auto booted = System::boot(config, { .mount_frontends = false });
         ASSERT_TRUE(booted) << booted.error().message();
         system = std::move(*booted);
         module = current();
@@ -41,8 +36,8 @@ protected:
         objects_before = module->tracker().count();
     }
 
-    IsolatedModule* current() { return system->recovery()->driver("nkdisk")->module; }
-    std::shared_ptr<Disk> disk() { return system->kernel().block().find("disk0"); }
+    IsolatedModule* current() { return system->recovery()->driver("nkdisk@disk0")->module; }
+    std::shared_ptr<Disk> disk() { return test::find_disk(*system, "disk0"); }
 
     nlohmann::json control(nlohmann::json request)
     {
@@ -79,12 +74,12 @@ protected:
     {
         auto& recovery = *system->recovery();
         for (int i = 0; i < 1000; ++i) {
-            auto status = recovery.driver("nkdisk");
+            auto status = recovery.driver("nkdisk@disk0");
             if (status && status->restarts >= restarts && status->state == DriverState::Live && recovery.wait_idle(std::chrono::milliseconds(0)))
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        auto status = recovery.driver("nkdisk");
+        auto status = recovery.driver("nkdisk@disk0");
         ASSERT_TRUE(status);
         ASSERT_EQ(status->restarts, restarts);
         ASSERT_EQ(status->state, DriverState::Live);
@@ -144,7 +139,9 @@ TEST_P(RecoveryFault, FaultAtQueueRq_Recovered)
     for (auto const& stage : record.stages)
         stages.push_back(stage.stage);
     EXPECT_EQ(stages, (std::vector<std::string> { "disable-interrupts", "unwind", "release", "reset-device", "unload", "policy", "reload",
-                          "reinit", "enable-interrupts" }));
+                          "reinit", "devices-back", "enable-interrupts" }));
+    for (auto const& stage : record.stages)
+        EXPECT_TRUE(stage.ok) << stage.stage << ": " << stage.note;
     EXPECT_GT(record.total_ns, 0u);
 }
 
@@ -190,7 +187,7 @@ TEST_F(Recovery, FaultOnThirdCall_FiresThen)
     inject("null-deref", "blk_queue_rq", 3);
     EXPECT_TRUE(write_block(24, 1));
     EXPECT_TRUE(write_block(32, 2));
-    EXPECT_EQ(system->recovery()->driver("nkdisk")->restarts, 0u);
+    EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->restarts, 0u);
     EXPECT_FALSE(write_block(40, 3));
     expect_recovered(1);
 }
@@ -304,11 +301,11 @@ TEST_F(Recovery, BuiltinPolicy_GivesUpAfterTenThenOperatorRevives)
         ASSERT_NE(instance, nullptr) << "failure " << failure;
         ASSERT_EQ(::kill(instance->domain().pid(), SIGKILL), 0);
         ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
-        for (int i = 0; i < 500 && system->recovery()->driver("nkdisk")->failures < failure; ++i)
+        for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->failures < failure; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
     }
-    auto status = system->recovery()->driver("nkdisk");
+    auto status = system->recovery()->driver("nkdisk@disk0");
     EXPECT_EQ(status->state, DriverState::Disabled);
     EXPECT_EQ(status->restarts, 9u);
     EXPECT_EQ(disk(), nullptr);
@@ -317,12 +314,12 @@ TEST_F(Recovery, BuiltinPolicy_GivesUpAfterTenThenOperatorRevives)
     auto listed = control({ { "command", "list" } });
     bool disabled_listed = false;
     for (auto const& entry : listed["modules"])
-        disabled_listed = disabled_listed || (entry["name"] == "nkdisk" && entry["state"] == "disabled");
+        disabled_listed = disabled_listed || (entry["name"] == "nkdisk@disk0" && entry["state"] == "disabled");
     EXPECT_TRUE(disabled_listed) << listed.dump();
 
     auto reply = control({ { "command", "restart" }, { "driver", "nkdisk" } });
     ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
-    EXPECT_EQ(system->recovery()->driver("nkdisk")->state, DriverState::Live);
+    EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->state, DriverState::Live);
     auto back = read_block(8);
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, 0x11);
@@ -380,7 +377,7 @@ TEST_F(RecoveryWithAgent, Backoff_Delayed)
     EXPECT_GE(record.total_ns, record.backoff_ns);
     auto requests = agent.requests();
     ASSERT_EQ(requests.size(), 1u);
-    EXPECT_EQ(requests[0]["driver"], "nkdisk");
+    EXPECT_EQ(requests[0]["driver"], "nkdisk@disk0");
     EXPECT_EQ(requests[0]["class"], "block");
     EXPECT_EQ(requests[0]["cause"], "domain-exit");
 }
@@ -391,9 +388,9 @@ TEST_F(RecoveryWithAgent, GiveUp_Disabled)
     ScriptedAgent agent(dir.file("agent.sock"), { { { "action", "give-up" }, { "reason", "policy" } } });
     boot(dir.file("agent.sock"));
     ASSERT_EQ(::kill(module->domain().pid(), SIGKILL), 0);
-    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk")->state != DriverState::Disabled; ++i)
+    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->state != DriverState::Disabled; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_EQ(system->recovery()->driver("nkdisk")->state, DriverState::Disabled);
+    EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->state, DriverState::Disabled);
     EXPECT_EQ(disk(), nullptr);
 }
 
@@ -404,12 +401,12 @@ TEST_F(RecoveryWithAgent, Replace_OtherBinaryServes)
         { { { "action", "replace" }, { "replacement", default_driver_directory() + "/nktest.so" }, { "reason", "swap" } } });
     boot(dir.file("agent.sock"));
     ASSERT_EQ(::kill(module->domain().pid(), SIGKILL), 0);
-    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk")->restarts < 1; ++i)
+    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->restarts < 1; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
-    auto status = system->recovery()->driver("nkdisk");
+    auto status = system->recovery()->driver("nkdisk@disk0");
     ASSERT_EQ(status->restarts, 1u);
-    EXPECT_EQ(status->module->name(), "nktest");
+    EXPECT_EQ(status->module->name(), "nktest@disk0");
     EXPECT_NE(status->path.find("nktest.so"), std::string::npos);
     ASSERT_NE(disk(), nullptr);
     EXPECT_EQ(&disk()->owner(), status->module);

@@ -39,7 +39,7 @@ TEST_P(Rejection, DriverFailedKernelUnharmed)
     // Everything the driver held is released; its disk is gone; the kernel serves on.
     ASSERT_TRUE(module->wait_released(std::chrono::seconds(10)));
     EXPECT_EQ(module->tracker().count(), 0u);
-    EXPECT_EQ(machine->kernel().block().find("disk0"), nullptr);
+    EXPECT_EQ(test::block_layer(machine->system()).find("disk0"), nullptr);
     EXPECT_EQ(machine->kernel().bus().find_device("disk0")->driver(), nullptr);
     EXPECT_TRUE(machine->kernel().irqs().is_valid(1));
 }

@@ -58,7 +58,7 @@ TEST_F(BlockShadow_, CrashesUnderLoad_NoErrorSameDiskDataIntact)
     writer.join();
     EXPECT_EQ(errors.load(), 0);
     EXPECT_GE(restarts(), 1u);
-    EXPECT_EQ(system->kernel().block().find("disk0"), disk); // the same disk all along
+    EXPECT_EQ(test::find_disk(*system, "disk0"), disk); // the same disk all along
     EXPECT_EQ(disk->queue().stats().failed, 0u);
     for (int i = 0; i < chunks; ++i) {
         std::vector<std::byte> back(chunk);
@@ -81,7 +81,7 @@ TEST_F(BlockShadow_, Configuration_Replayed)
     ASSERT_TRUE(block_io::write(*disk, 0, data, false));
     ASSERT_TRUE(wait_restarts(1));
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
-    EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
+    EXPECT_EQ(test::disk_controller(*system).read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
     auto status = shadow_status();
     EXPECT_EQ(status.opens, 1u);
     EXPECT_EQ(status.write_cache, 0u);
@@ -135,7 +135,7 @@ TEST_F(BlockShadowSlowRecovery, DriverDown_ShadowAnswers)
     ASSERT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 1); // logged
     // Timed from the kill: the agent's backoff (1.5 s) bounds the wait from below.
     auto start = std::chrono::steady_clock::now();
-    ASSERT_EQ(::kill(system->recovery()->driver("nkdisk")->module->domain().pid(), SIGKILL), 0);
+    ASSERT_EQ(::kill(system->recovery()->driver("nkdisk@disk0")->module->domain().pid(), SIGKILL), 0);
     for (int i = 0; i < 500 && !shadow_status().active; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     ASSERT_TRUE(shadow_status().active);
@@ -151,7 +151,7 @@ TEST_F(BlockShadowSlowRecovery, DriverDown_ShadowAnswers)
     EXPECT_GE(waited, std::chrono::milliseconds(1500));
     ASSERT_TRUE(wait_restarts(1));
     EXPECT_EQ(restarts(), 1u);
-    EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
+    EXPECT_EQ(test::disk_controller(*system).read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
     EXPECT_GE(shadow_status().longest_stall_ns, 1'000'000'000u);
     disk->release();
 }
@@ -173,13 +173,13 @@ TEST_F(BlockShadowSlowRecovery, GiveUp_RequestsFail)
     // The shadow lets the disk go while the recovery manager still counts the driver as
     // recovering (so an operator's restart cannot slip in); Disabled follows.
     auto settled = [&] {
-        return system->kernel().block().find("disk0") == nullptr
-            && system->recovery()->driver("nkdisk")->state == DriverState::Disabled;
+        return test::find_disk(*system, "disk0") == nullptr
+            && system->recovery()->driver("nkdisk@disk0")->state == DriverState::Disabled;
     };
     for (int i = 0; i < 500 && !settled(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    EXPECT_EQ(system->kernel().block().find("disk0"), nullptr);
-    EXPECT_EQ(system->recovery()->driver("nkdisk")->state, DriverState::Disabled);
+    EXPECT_EQ(test::find_disk(*system, "disk0"), nullptr);
+    EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->state, DriverState::Disabled);
 }
 
 } // namespace

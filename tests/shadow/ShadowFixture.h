@@ -6,6 +6,7 @@
 // and I/O goes through the block layer as the FUSE frontend sends it.
 
 #include "classes/block/BlockIo.h"
+#include "shadow/block/BlockShadow.h"
 #include "support/TestSupport.h"
 
 #include <nlohmann/json.hpp>
@@ -18,19 +19,14 @@ class ShadowFixture : public ::testing::Test {
 protected:
     void boot(std::string agent = {}, uint64_t livelock_ms = 300)
     {
-        Config config;
-        config.mode = Mode::Shadow;
-        config.disk.image = dir.file("disk0.img");
-        config.disk.size = 32ull << 20;
-        config.disk.driver = nkdisk_driver_path();
-        config.control = dir.file("control.sock");
-        config.request_timeout_ms = 2000;
+        auto config = machine_config(fmt::format("mode = \"shadow\"\ncontrol = \"{}\"\nrequest_timeout_ms = 2000\n{}", dir.file("control.sock"),
+            disk_table(dir, "disk0", 32ull << 20)));
         config.isolation.livelock_ms = livelock_ms;
         config.isolation.agent = std::move(agent);
-        auto booted = System::boot(config, { .mount_fuse = false });
+        auto booted = System::boot(config, { .mount_frontends = false });
         ASSERT_TRUE(booted) << booted.error().message();
         system = std::move(*booted);
-        disk = system->kernel().block().find("disk0");
+        disk = find_disk(*system);
         ASSERT_NE(disk, nullptr);
     }
 
@@ -44,14 +40,14 @@ protected:
         ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
     }
 
-    unsigned restarts() { return system->recovery()->driver("nkdisk")->restarts; }
+    unsigned restarts() { return system->recovery()->driver("nkdisk@disk0")->restarts; }
 
     // Waits until the driver has been restarted `count` times and is live again.
     bool wait_restarts(unsigned count, std::chrono::milliseconds timeout = std::chrono::seconds(20))
     {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
-            auto status = system->recovery()->driver("nkdisk");
+            auto status = system->recovery()->driver("nkdisk@disk0");
             if (status && status->restarts >= count && status->state == DriverState::Live)
                 return system->recovery()->wait_idle(std::chrono::seconds(5));
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -59,7 +55,7 @@ protected:
         return false;
     }
 
-    BlockShadow::DiskStatus shadow_status() { return system->block_shadow()->status().at(0); }
+    BlockShadow::DiskStatus shadow_status() { return system->shadow<BlockShadow>()->disks().at(0); }
 
     TempDir dir { "nooks-shadow" };
     std::unique_ptr<System> system;

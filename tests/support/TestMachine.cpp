@@ -1,39 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "support/TestMachine.h"
 
+#include "classes/block/BlockLayer.h"
+#include "system/test/TestPackage.h"
+
 namespace nk::test {
-
-uint64_t TestDevice::read_register(uint32_t, uint32_t offset, unsigned)
-{
-    std::scoped_lock lock(m_mutex);
-    switch (offset) {
-    case 0x08: return m_log.size();
-    case 0x10: return m_scratch;
-    default: return 0;
-    }
-}
-
-void TestDevice::write_register(uint32_t, uint32_t offset, unsigned, uint64_t value)
-{
-    std::scoped_lock lock(m_mutex);
-    if (offset == 0x00)
-        m_log.push_back(value);
-    else if (offset == 0x10)
-        m_scratch = value;
-}
-
-void TestDevice::hard_reset()
-{
-    std::scoped_lock lock(m_mutex);
-    m_log.clear();
-    m_scratch = 0;
-}
-
-std::vector<uint64_t> TestDevice::log() const
-{
-    std::scoped_lock lock(m_mutex);
-    return m_log;
-}
 
 char const* backend_name(Backend backend) { return backend == Backend::Native ? "native" : "process"; }
 
@@ -41,46 +12,40 @@ std::string nktest_driver_path() { return default_driver_directory() + "/nktest.
 
 std::unique_ptr<TestMachine> TestMachine::boot(TempDir const& dir, Options options)
 {
-    auto machine = std::unique_ptr<TestMachine>(new TestMachine);
-    auto kernel = Kernel::create({});
-    if (!kernel) {
-        ADD_FAILURE() << kernel.error().message();
-        return nullptr;
-    }
-    machine->m_kernel = std::move(*kernel);
-    auto image = DiskImage::open(dir.file("disk0.img"), 16 << 20);
-    auto controller = image ? DiskController::create(std::move(*image), {}) : std::unexpected(image.error());
-    if (!controller) {
-        ADD_FAILURE() << controller.error().message();
-        return nullptr;
-    }
-    machine->m_controller = controller->get();
-    (void)machine->m_kernel->bus().plug(std::move(*controller));
-    auto aux = std::make_unique<TestDevice>("aux0");
-    machine->m_aux = aux.get();
-    (void)machine->m_kernel->bus().plug(std::move(aux));
-
     auto driver = options.driver.empty() ? nktest_driver_path() : options.driver;
-    Result<Module*> loaded = make_error(ErrorCode::Internal, "not loaded");
-    if (options.backend == Backend::Native) {
-        loaded = machine->m_kernel->load_module(driver);
-    } else {
-        IsolationOptions isolation;
-        isolation.livelock_ns = options.livelock_ms * 1'000'000ull;
-        isolation.geometry.channels = options.channels;
-        isolation.poll_ns = options.poll_ns;
-        auto module = IsolatedModule::load(*machine->m_kernel, driver, isolation);
-        loaded = module ? machine->m_kernel->adopt_module(std::move(*module)) : std::unexpected(module.error());
-    }
-    if (!loaded) {
-        ADD_FAILURE() << "load " << driver << ": " << loaded.error().message();
+    auto config = Config::parse(fmt::format("mode = \"{}\"\ncontrol = \"\"\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"16MiB\"\n"
+                                            "driver = \"{}\"\n[[aux]]\nname = \"aux0\"\n",
+                                    options.backend == Backend::Native ? "native" : "nooks", dir.file("disk0.img"), driver),
+        "test machine", test_catalog().device_kinds());
+    if (!config) {
+        ADD_FAILURE() << config.error().message();
         return nullptr;
     }
-    machine->m_module = *loaded;
+    config->isolation.livelock_ms = options.livelock_ms;
+    config->isolation.channels = options.channels;
+    config->isolation.poll_us = options.poll_ns / 1000;
+    auto machine = std::unique_ptr<TestMachine>(new TestMachine);
+    auto booted = System::boot(*config, { .mount_frontends = false, .recover = false }, test_catalog());
+    if (!booted) {
+        ADD_FAILURE() << "boot with " << driver << ": " << booted.error().message();
+        return nullptr;
+    }
+    machine->m_system = std::move(*booted);
+    machine->m_module = machine->m_system->driver_of("disk0");
+    if (machine->m_module == nullptr) {
+        ADD_FAILURE() << driver << " serves no disk0";
+        return nullptr;
+    }
     return machine;
 }
 
 TestMachine::~TestMachine() = default;
+
+std::shared_ptr<Disk> TestMachine::disk()
+{
+    auto* block = kernel().driver_class<BlockLayer>();
+    return block != nullptr ? block->find("disk0") : nullptr;
+}
 
 Result<int> TestMachine::ioctl(uint32_t cmd, uint64_t arg)
 {

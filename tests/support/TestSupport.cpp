@@ -2,9 +2,11 @@
 #include "support/TestSupport.h"
 
 #include "base/Log.h"
+#include "system/test/TestPackage.h"
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 namespace nk::test {
@@ -36,14 +38,43 @@ std::string missing_privileges()
 
 std::string nkdisk_driver_path() { return default_driver_directory() + "/nkdisk.so"; }
 
+Config machine_config(std::string const& toml)
+{
+    auto config = Config::parse(toml, "test config", test_catalog().device_kinds());
+    if (!config) {
+        ADD_FAILURE() << "config: " << config.error().message() << "\n" << toml;
+        return Config {};
+    }
+    return std::move(*config);
+}
+
+std::string disk_table(TempDir const& dir, std::string const& name, uint64_t size, std::string const& driver)
+{
+    return fmt::format("[[disk]]\nname = \"{}\"\nimage = \"{}\"\nsize = {}\ndriver = \"{}\"\n", name, dir.file(name + ".img"), size,
+        driver.empty() ? nkdisk_driver_path() : driver);
+}
+
+bool wait_until(std::chrono::milliseconds timeout, std::function<bool()> const& condition)
+{
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
+BlockLayer& block_layer(System& system) { return *system.kernel().driver_class<BlockLayer>(); }
+
+std::shared_ptr<Disk> find_disk(System& system, std::string const& name) { return block_layer(system).find(name); }
+
+DiskController& disk_controller(System& system, std::string const& name) { return *system.hardware<DiskController>(name); }
+
 std::unique_ptr<System> boot_native(TempDir const& dir, uint64_t disk_size)
 {
-    Config config;
-    config.disk.image = dir.file("disk0.img");
-    config.disk.size = disk_size;
-    config.disk.driver = nkdisk_driver_path();
-    config.control.clear();
-    auto system = System::boot(config, { .mount_fuse = false });
+    auto config = machine_config("control = \"\"\n" + disk_table(dir, "disk0", disk_size));
+    auto system = System::boot(config, { .mount_frontends = false });
     if (!system) {
         ADD_FAILURE() << "boot: " << system.error().message();
         return nullptr;

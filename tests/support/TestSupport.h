@@ -5,11 +5,15 @@
 // the checks integration tests use to skip with a clear message, and an
 // in-process kernel with the disk controller and the real nkdisk driver.
 
+#include "classes/block/BlockLayer.h"
+#include "devices/disk/DiskController.h"
 #include "system/System.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -65,6 +69,19 @@ std::string missing_privileges();
 
 // Path of the nkdisk driver built with the tests.
 std::string nkdisk_driver_path();
+
+// A machine description (TOML, test devices known too); fails the test on error.
+Config machine_config(std::string const& toml);
+// A [[disk]] table: device `name`, its image in `dir`, `size` bytes, `driver` (default nkdisk).
+std::string disk_table(TempDir const& dir, std::string const& name = "disk0", uint64_t size = 16ull << 20, std::string const& driver = {});
+
+// Polls `condition` (every 2 ms) until it holds or `timeout` passes; false on timeout.
+bool wait_until(std::chrono::milliseconds timeout, std::function<bool()> const& condition);
+
+// The machine's block class, a disk of it, and a disk controller.
+BlockLayer& block_layer(System& system);
+std::shared_ptr<Disk> find_disk(System& system, std::string const& name = "disk0");
+DiskController& disk_controller(System& system, std::string const& name = "disk0");
 
 // Boots an in-process system (kernel + NKDISK controller + nkdisk driver, no
 // FUSE) on an image in `dir`. Fails the test on error.

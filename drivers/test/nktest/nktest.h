@@ -10,13 +10,15 @@
 #ifndef NKTEST_H
 #define NKTEST_H
 
-#define NKTEST_AUX_VENDOR 0x1de5
-#define NKTEST_AUX_DEVICE 0x7e57
+#include <hw/nkaux.h>
 
-/* Registers of the auxiliary test device (window 0). */
-#define NKTEST_REG_FIFO 0x00    /* write: appended to the device's log */
-#define NKTEST_REG_COUNT 0x08   /* read: number of FIFO writes so far */
-#define NKTEST_REG_SCRATCH 0x10 /* read/write */
+#define NKTEST_AUX_VENDOR NKAUX_VENDOR_ID
+#define NKTEST_AUX_DEVICE NKAUX_DEVICE_ID
+
+/* Registers of the auxiliary test device (window 0): see <hw/nkaux.h>. */
+#define NKTEST_REG_FIFO NKAUX_REG_FIFO
+#define NKTEST_REG_COUNT NKAUX_REG_COUNT
+#define NKTEST_REG_SCRATCH NKAUX_REG_SCRATCH
 
 enum nktest_ioctl {
     /* Crossings. */

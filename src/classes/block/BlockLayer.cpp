@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "classes/block/BlockLayer.h"
 
-#include "base/Log.h"
 #include "base/Clock.h"
+#include "base/Log.h"
 #include "base/Units.h"
+#include "classes/block/api/NativeApi.h"
 #include "kernel/module/Module.h"
 
 #include <algorithm>
@@ -13,15 +14,19 @@ namespace nk {
 
 static auto logger() { return log::get("block"); }
 
-BlockLayer::BlockLayer()
+BlockLayer::BlockLayer(Options options)
 {
+    // Every nk_blk_* entry point is linked into a kernel that has a block class.
+    if (block_api_symbol_count() == 0)
+        logger()->critical("the block kernel API is missing");
+    set_request_timeout(options.request_timeout);
     m_watchdog = std::thread([this] { watchdog(); });
 }
 
 BlockLayer::~BlockLayer()
 {
     {
-        std::scoped_lock lock(m_watchdog_mutex);
+        MutexLocker lock(m_watchdog_mutex);
         m_stopping = true;
     }
     m_watchdog_changed.notify_all();
@@ -37,7 +42,7 @@ void BlockLayer::set_request_timeout(std::chrono::milliseconds timeout)
 void BlockLayer::request_rerun(Rerun when)
 {
     {
-        std::scoped_lock lock(m_watchdog_mutex);
+        MutexLocker lock(m_watchdog_mutex);
         m_rerun_stalled = true;
         m_rerun_at_once = m_rerun_at_once || when == Rerun::AtOnce;
     }
@@ -47,7 +52,7 @@ void BlockLayer::request_rerun(Rerun when)
 void BlockLayer::watchdog()
 {
     pthread_setname_np(pthread_self(), "nk-blk-watchdog");
-    std::unique_lock lock(m_watchdog_mutex);
+    MutexLocker lock(m_watchdog_mutex);
     while (!m_stopping) {
         auto timeout = m_timeout_ns.load();
         // Check a few times per timeout period (at most once every 10 ms).
@@ -82,14 +87,14 @@ void BlockLayer::watchdog()
 Result<std::shared_ptr<Disk>> BlockLayer::register_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
     std::unique_ptr<BlockDriverPort> port, void* private_data)
 {
-    if (m_tap != nullptr)
-        return m_tap->register_disk(owner, device, params, std::move(port), private_data);
+    if (auto* tap = m_tap.load(std::memory_order_acquire))
+        return tap->register_disk(owner, device, params, std::move(port), private_data);
     return create_disk(owner, device, params, std::move(port), private_data);
 }
 
 void BlockLayer::release_disk(Disk& disk, Module& failed_owner)
 {
-    if (m_tap != nullptr && m_tap->keep_disk(disk, failed_owner))
+    if (auto* tap = m_tap.load(std::memory_order_acquire); tap != nullptr && tap->keep_disk(disk, failed_owner))
         return;
     (void)unregister_disk(disk);
 }
@@ -100,7 +105,7 @@ Result<std::shared_ptr<Disk>> BlockLayer::create_disk(Module& owner, BusDevice* 
     auto geometry = TRY(DiskGeometry::from_params(params));
     std::shared_ptr<Disk> disk;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (std::ranges::any_of(m_disks, [&](auto const& d) { return d->name() == geometry.name; }))
             return make_error(ErrorCode::AlreadyExists, "blk_register_disk: a disk named {} exists", geometry.name);
         disk = std::make_shared<Disk>(m_next_id++, std::move(geometry), owner, device, std::move(port), private_data);
@@ -121,7 +126,7 @@ Result<void> BlockLayer::unregister_disk(Disk& disk)
 {
     std::shared_ptr<Disk> removed;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         auto it = std::ranges::find_if(m_disks, [&](auto const& d) { return d.get() == &disk; });
         if (it == m_disks.end())
             return make_error(ErrorCode::NotFound, "blk_unregister_disk: disk is not registered");
@@ -146,7 +151,7 @@ void BlockLayer::unregister_all(Module& owner)
 
 std::shared_ptr<Disk> BlockLayer::find(std::string const& name) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto const& disk : m_disks) {
         if (disk->name() == name)
             return disk;
@@ -156,7 +161,7 @@ std::shared_ptr<Disk> BlockLayer::find(std::string const& name) const
 
 uint64_t BlockLayer::failed_requests_total() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     uint64_t total = 0;
     for (auto const* list : { &m_disks, &m_graveyard }) {
         for (auto const& disk : *list)
@@ -167,31 +172,47 @@ uint64_t BlockLayer::failed_requests_total() const
 
 std::vector<std::shared_ptr<Disk>> BlockLayer::disks() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_disks;
 }
 
-bool BlockLayer::contains(Disk const* disk) const
+std::vector<std::string> BlockLayer::devices_of(Module const& module) const
 {
-    std::scoped_lock lock(m_mutex);
-    return std::ranges::any_of(m_disks, [&](auto const& d) { return d.get() == disk; });
+    std::vector<std::string> names;
+    for (auto const& disk : disks()) {
+        if (&disk->owner() == &module)
+            names.push_back(disk->name());
+    }
+    return names;
+}
+
+std::vector<std::string> BlockLayer::describe_held(Module const& module) const
+{
+    std::vector<std::string> lines;
+    for (auto const& disk : disks()) {
+        if (&disk->owner() != &module)
+            continue;
+        if (auto in_flight = disk->queue().stats().in_flight; in_flight > 0)
+            lines.push_back(fmt::format("{} requests in flight on {}", in_flight, disk->name()));
+    }
+    return lines;
 }
 
 void BlockLayer::add_listener(BlockLayerListener& listener)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_listeners.push_back(&listener);
 }
 
 void BlockLayer::remove_listener(BlockLayerListener& listener)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     std::erase(m_listeners, &listener);
 }
 
 std::vector<BlockLayerListener*> BlockLayer::listeners() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_listeners;
 }
 

@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The block class: the registry of disks and the events frontends follow.
+// The block class: the registry of disks and the events frontends follow,
+// registered with the kernel as its "block" class.
 //
 // Thread-safety: all methods may be called from any kernel thread. Listeners
 // are called without the registry lock held, in registration order, on the
 // thread that registered or unregistered the disk.
 
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
+#include "base/Mutex.h"
 #include "classes/block/BlockTap.h"
 #include "classes/block/Disk.h"
+#include "kernel/class/DriverClass.h"
 
-#include <memory>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -30,12 +30,26 @@ public:
     virtual void disk_removed(std::shared_ptr<Disk> const& disk) = 0;
 };
 
-class BlockLayer {
+class BlockLayer final : public DriverClass {
 public:
-    BlockLayer();
-    ~BlockLayer();
+    static constexpr char const* class_name = "block";
+
+    struct Options {
+        // Requests a driver holds longer are reported to its port (a lost
+        // completion is a driver failure under isolation). 0: never.
+        std::chrono::milliseconds request_timeout { 30'000 };
+    };
+
+    explicit BlockLayer(Options options);
+    ~BlockLayer() override;
     BlockLayer(BlockLayer const&) = delete;
     BlockLayer& operator=(BlockLayer const&) = delete;
+
+    // DriverClass
+    std::string_view name() const override { return class_name; }
+    std::vector<std::string> devices_of(Module const& module) const override;
+    void release_module(Module& module) override { unregister_all(module); }
+    std::vector<std::string> describe_held(Module const& module) const override;
 
     // Registers a disk for `owner` (through the tap, if one is installed).
     // InvalidArgument (names the bad parameter), AlreadyExists if a live disk has the name.
@@ -47,9 +61,9 @@ public:
     // A failed driver's disk: unregistered, unless the tap keeps it for the driver's next instance.
     void release_disk(Disk& disk, Module& failed_owner);
 
-    // Installs a tap (a shadow driver) before any disk is registered. Not owned.
-    void set_tap(BlockTap* tap) { m_tap = tap; }
-    BlockTap* tap() const { return m_tap; }
+    // Installs a tap (a shadow driver) before any disk is registered (null:
+    // none). Not owned; it must outlive the disks it made.
+    void set_tap(BlockTap* tap) { m_tap.store(tap, std::memory_order_release); }
     // Kills and forgets the disk. NotFound if it is not registered.
     Result<void> unregister_disk(Disk& disk);
     // Releases every disk `owner` holds (release_disk each).
@@ -59,8 +73,6 @@ public:
     // Requests that failed on any disk ever registered, unregistered ones included.
     uint64_t failed_requests_total() const;
     std::vector<std::shared_ptr<Disk>> disks() const;
-    // True if `disk` is a live disk of this layer (handle validation).
-    bool contains(Disk const* disk) const;
 
     void add_listener(BlockLayerListener& listener);
     void remove_listener(BlockLayerListener& listener);
@@ -82,20 +94,20 @@ public:
 private:
     std::vector<BlockLayerListener*> listeners() const;
 
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     std::vector<std::shared_ptr<Disk>> m_disks NK_GUARDED_BY(m_mutex);
     // Killed disks are kept until shutdown: softirqs and late completions may
     // still name them, and they must find a dead disk, not freed memory.
     std::vector<std::shared_ptr<Disk>> m_graveyard NK_GUARDED_BY(m_mutex);
     std::vector<BlockLayerListener*> m_listeners NK_GUARDED_BY(m_mutex);
-    BlockTap* m_tap { nullptr };
+    std::atomic<BlockTap*> m_tap { nullptr };
     uint64_t m_next_id NK_GUARDED_BY(m_mutex) { 1 };
 
     void watchdog();
     std::atomic<uint64_t> m_timeout_ns { 30'000'000'000ull };
-    std::mutex m_watchdog_mutex;
-    std::condition_variable m_watchdog_changed;
-    bool m_stopping { false };
+    Mutex m_watchdog_mutex;
+    ConditionVariable m_watchdog_changed;
+    bool m_stopping NK_GUARDED_BY(m_watchdog_mutex) { false };
     bool m_rerun_stalled NK_GUARDED_BY(m_watchdog_mutex) { false };
     bool m_rerun_at_once NK_GUARDED_BY(m_watchdog_mutex) { false };
     std::thread m_watchdog;

@@ -32,13 +32,13 @@ static constexpr size_t max_transfer = 1u << 20;
 struct FuseDiskFs::Node {
     uint64_t ino;
     std::shared_ptr<Disk> disk;
-    std::mutex mutex;
-    uint32_t mode;
-    uid_t uid { 0 };
-    gid_t gid { 0 };
-    timespec atime {};
-    timespec mtime {};
-    timespec ctime {};
+    Mutex mutex;
+    uint32_t mode NK_GUARDED_BY(mutex);
+    uid_t uid NK_GUARDED_BY(mutex) { 0 };
+    gid_t gid NK_GUARDED_BY(mutex) { 0 };
+    timespec atime NK_GUARDED_BY(mutex) {};
+    timespec mtime NK_GUARDED_BY(mutex) {};
+    timespec ctime NK_GUARDED_BY(mutex) {};
 };
 
 struct FuseDiskFs::OpenFile {
@@ -57,7 +57,7 @@ static timespec now()
 static struct stat node_stat(FuseDiskFs::Node& node)
 {
     struct stat st { };
-    std::scoped_lock lock(node.mutex);
+    MutexLocker lock(node.mutex);
     st.st_ino = node.ino;
     st.st_mode = S_IFREG | node.mode;
     st.st_nlink = node.disk->alive() ? 1 : 0;
@@ -147,7 +147,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to
         return;
     }
     {
-        std::scoped_lock lock(node->mutex);
+        MutexLocker lock(node->mutex);
         auto const t = now();
         if ((to_set & FUSE_SET_ATTR_MODE) != 0)
             node->mode = attr->st_mode & 07777;
@@ -517,16 +517,19 @@ void FuseDiskFs::disk_added(std::shared_ptr<Disk> const& disk)
     auto node = std::make_shared<Node>();
     node->ino = disk->id() + 1; // 1 is the root
     node->disk = disk;
-    node->mode = m_options.file_mode & 07777;
-    node->atime = node->mtime = node->ctime = now();
-    std::scoped_lock lock(m_mutex);
+    {
+        MutexLocker node_lock(node->mutex);
+        node->mode = m_options.file_mode & 07777;
+        node->atime = node->mtime = node->ctime = now();
+    }
+    MutexLocker lock(m_mutex);
     m_nodes[node->ino] = node;
     m_names[disk->name()] = node;
 }
 
 void FuseDiskFs::disk_removed(std::shared_ptr<Disk> const& disk)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_names.find(disk->name());
     if (it != m_names.end() && it->second->disk == disk)
         m_names.erase(it);
@@ -534,21 +537,30 @@ void FuseDiskFs::disk_removed(std::shared_ptr<Disk> const& disk)
 
 std::shared_ptr<FuseDiskFs::Node> FuseDiskFs::node_by_ino(uint64_t ino) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_nodes.find(ino);
     return it != m_nodes.end() ? it->second : nullptr;
 }
 
 std::shared_ptr<FuseDiskFs::Node> FuseDiskFs::node_by_name(std::string const& name) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_names.find(name);
     return it != m_names.end() ? it->second : nullptr;
 }
 
+std::vector<std::pair<std::string, std::string>> FuseDiskFs::endpoints() const
+{
+    MutexLocker lock(m_mutex);
+    std::vector<std::pair<std::string, std::string>> result;
+    for (auto const& [name, node] : m_names)
+        result.emplace_back(name, file_path(name));
+    return result;
+}
+
 std::vector<std::shared_ptr<FuseDiskFs::Node>> FuseDiskFs::listed_nodes() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     std::vector<std::shared_ptr<Node>> result;
     for (auto const& [name, node] : m_names)
         result.push_back(node);

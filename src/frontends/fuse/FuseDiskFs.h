@@ -16,8 +16,9 @@
 // callbacks come from whichever kernel thread (un)registers a disk.
 
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
+#include "base/Mutex.h"
 #include "classes/block/BlockLayer.h"
+#include "frontends/Frontend.h"
 
 #include <atomic>
 #include <map>
@@ -31,7 +32,7 @@ struct fuse_session;
 
 namespace nk {
 
-class FuseDiskFs final : public BlockLayerListener {
+class FuseDiskFs final : public Frontend, public BlockLayerListener {
 public:
     struct Options {
         std::string mountpoint;
@@ -49,6 +50,10 @@ public:
     // Unmounts and stops the workers. If a disk file is still in use (a loop
     // device), it is detached lazily and its users get EIO from then on.
     void unmount();
+
+    // Frontend
+    void stop() override { unmount(); }
+    std::vector<std::pair<std::string, std::string>> endpoints() const override;
 
     std::string const& mountpoint() const { return m_options.mountpoint; }
     // Path of the file for disk `name`.
@@ -80,7 +85,7 @@ public:
     uint32_t file_mode() const { return m_options.file_mode; }
 
 private:
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     std::map<uint64_t, std::shared_ptr<Node>> m_nodes NK_GUARDED_BY(m_mutex);    // every node ever, by inode
     std::map<std::string, std::shared_ptr<Node>> m_names NK_GUARDED_BY(m_mutex); // live disks, by name
 };

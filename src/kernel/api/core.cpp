@@ -316,14 +316,6 @@ void nk_vlog(nk_log_level level, char const* fmt, va_list args)
     }
 }
 
-void nk_log(nk_log_level level, char const* fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    nk_vlog(level, fmt, args);
-    va_end(args);
-}
-
 // Native mode has no protection: a driver's panic is the kernel's panic.
 void nk_panic(char const* fmt, ...)
 {
@@ -336,11 +328,6 @@ void nk_panic(char const* fmt, ...)
     log::get("kernel")->critical("Kernel panic - driver {}: {}", module != nullptr ? module->name() : "?", message);
     spdlog::shutdown();
     std::abort();
-}
-
-void nk_bug(char const* file, int line, char const* condition)
-{
-    nk_panic("BUG at %s:%d: %s", file, line, condition);
 }
 
 } // extern "C"

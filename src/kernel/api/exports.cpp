@@ -1,23 +1,18 @@
 // SPDX-License-Identifier: MIT
-// The table of every kernel API function a native driver may import. The kernel
-// references it at start-up, which links every entry point into the program
-// (the --dynamic-list then exports them) and fails the build if a function
-// declared in <nooks/kernel.h> or <nooks/block.h> has no implementation.
+// The table of every core kernel API function a native driver may import. The
+// kernel references it at start-up, which links every entry point into the
+// program (the --dynamic-list then exports them) and fails the build if a
+// function declared in <nooks/kernel.h> has no implementation. Each class
+// keeps its own table (src/classes/<class>/api).
 
 #include "kernel/api/NativeApi.h"
 
-#include <nooks/block.h>
 #include <nooks/kernel.h>
 
 namespace nk::native_api {
 
 // `used`: kept with its relocations even though only its size is read.
 [[gnu::used]] static void const* const symbols[] = {
-    reinterpret_cast<void const*>(&nk_blk_disk_private),
-    reinterpret_cast<void const*>(&nk_blk_end_request),
-    reinterpret_cast<void const*>(&nk_blk_register_disk),
-    reinterpret_cast<void const*>(&nk_blk_run_queue),
-    reinterpret_cast<void const*>(&nk_blk_unregister_disk),
     reinterpret_cast<void const*>(&nk_bug),
     reinterpret_cast<void const*>(&nk_bus_register_driver),
     reinterpret_cast<void const*>(&nk_bus_unregister_driver),

@@ -26,22 +26,27 @@ bool BusDriver::matches(uint16_t vendor, uint16_t device, nk_device_id* matched)
 
 Bus::~Bus() = default;
 
-Result<BusDevice*> Bus::plug(std::unique_ptr<HardwareDevice> hardware)
+bool Bus::may_take(BusDriver const& driver, BusDevice const& device)
+{
+    return device.reserved_for().empty() || (driver.owner != nullptr && driver.owner->binding() == device.reserved_for());
+}
+
+Result<BusDevice*> Bus::plug(std::unique_ptr<HardwareDevice> hardware, std::string reserved_for)
 {
     if (!hardware)
         return make_error(ErrorCode::InvalidArgument, "bus plug: no device");
     BusDevice* device = nullptr;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (std::ranges::any_of(m_devices, [&](auto const& d) { return d->name() == hardware->name(); }))
             return make_error(ErrorCode::AlreadyExists, "bus plug: a device named {} is already plugged in", hardware->name());
-        device = m_devices.emplace_back(std::make_unique<BusDevice>(std::move(hardware), m_irqs)).get();
+        device = m_devices.emplace_back(std::make_unique<BusDevice>(std::move(hardware), m_irqs, std::move(reserved_for))).get();
     }
     logger()->info("plugged {} ({:04x}:{:04x}, irqs {})", device->name(), device->hardware().vendor_id(),
         device->hardware().device_id(), fmt::join(device->irqs(), ","));
     std::vector<BusDriver*> drivers;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto& driver : m_drivers)
             drivers.push_back(driver.get());
     }
@@ -54,7 +59,7 @@ Result<void> Bus::register_driver(std::unique_ptr<BusDriver> driver)
 {
     BusDriver* registered = nullptr;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (std::ranges::any_of(m_drivers, [&](auto const& d) { return d->key == driver->key && d->owner == driver->owner; }))
             return make_error(ErrorCode::AlreadyExists, "bus_register_driver: {} is already registered", driver->name);
         registered = m_drivers.emplace_back(std::move(driver)).get();
@@ -68,9 +73,10 @@ void Bus::probe_unbound(BusDriver& driver)
 {
     std::vector<BusDevice*> candidates;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto& device : m_devices) {
-            if (device->driver() == nullptr && driver.matches(device->hardware().vendor_id(), device->hardware().device_id(), nullptr))
+            if (device->driver() == nullptr && may_take(driver, *device)
+                && driver.matches(device->hardware().vendor_id(), device->hardware().device_id(), nullptr))
                 candidates.push_back(device.get());
         }
     }
@@ -78,7 +84,7 @@ void Bus::probe_unbound(BusDriver& driver)
         nk_device_id id {};
         driver.matches(device->hardware().vendor_id(), device->hardware().device_id(), &id);
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             if (device->driver() != nullptr)
                 continue;
             device->set_driver(&driver); // bound while probing, so nobody else probes it
@@ -92,7 +98,7 @@ void Bus::probe_unbound(BusDriver& driver)
             logger()->warn("{}: probe of {} failed: error {}", driver.name, device->name(), *result);
         else
             logger()->warn("{}: probe of {} failed: {}", driver.name, device->name(), result.error());
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         device->set_driver(nullptr);
         device->set_drvdata(nullptr);
     }
@@ -103,7 +109,7 @@ Result<void> Bus::unregister_driver(Module& owner, uintptr_t key)
     std::unique_ptr<BusDriver> driver;
     std::vector<BusDevice*> bound;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         auto it = std::ranges::find_if(m_drivers, [&](auto const& d) { return d->key == key && d->owner == &owner; });
         if (it == m_drivers.end())
             return make_error(ErrorCode::NotFound, "bus_unregister_driver: driver not registered by {}", owner.name());
@@ -116,7 +122,7 @@ Result<void> Bus::unregister_driver(Module& owner, uintptr_t key)
     }
     for (auto* device : bound) {
         driver->port->remove(*device);
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         device->set_driver(nullptr);
         device->set_drvdata(nullptr);
         logger()->info("{} unbound from {}", device->name(), driver->name);
@@ -129,7 +135,7 @@ void Bus::unregister_all(Module& owner)
     for (;;) {
         uintptr_t key = 0;
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             auto it = std::ranges::find_if(m_drivers, [&](auto const& d) { return d->owner == &owner; });
             if (it == m_drivers.end())
                 return;
@@ -141,7 +147,7 @@ void Bus::unregister_all(Module& owner)
 
 void Bus::forget_all(Module& owner)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto& device : m_devices) {
         if (device->driver() != nullptr && device->driver()->owner == &owner) {
             device->set_driver(nullptr);
@@ -153,7 +159,7 @@ void Bus::forget_all(Module& owner)
 
 std::vector<BusDevice*> Bus::devices() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     std::vector<BusDevice*> result;
     for (auto const& device : m_devices)
         result.push_back(device.get());
@@ -162,7 +168,7 @@ std::vector<BusDevice*> Bus::devices() const
 
 BusDevice* Bus::find_device(std::string const& name) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto const& device : m_devices) {
         if (device->name() == name)
             return device.get();

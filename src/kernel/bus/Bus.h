@@ -10,12 +10,11 @@
 // which the kernel serializes.
 
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
+#include "base/Mutex.h"
 #include "kernel/bus/BusDevice.h"
 #include "kernel/bus/BusDriver.h"
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace nk {
@@ -33,7 +32,9 @@ public:
     ~Bus();
 
     // Plugs in a device. Drivers already registered probe it at once.
-    Result<BusDevice*> plug(std::unique_ptr<HardwareDevice> hardware);
+    // `reserved_for`: only drivers of module instances with that binding may
+    // take it (Module::binding); empty: any driver that matches.
+    Result<BusDevice*> plug(std::unique_ptr<HardwareDevice> hardware, std::string reserved_for = {});
 
     // Registers a driver and probes every unbound device it matches. A probe
     // that fails is logged and leaves the device unbound; it does not fail
@@ -52,9 +53,10 @@ public:
 
 private:
     void probe_unbound(BusDriver& driver);
+    static bool may_take(BusDriver const& driver, BusDevice const& device);
 
     IrqController& m_irqs;
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     std::vector<std::unique_ptr<BusDevice>> m_devices NK_GUARDED_BY(m_mutex);
     std::vector<std::unique_ptr<BusDriver>> m_drivers NK_GUARDED_BY(m_mutex);
 };

@@ -9,9 +9,10 @@
 
 namespace nk {
 
-BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs)
+BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, std::string reserved_for)
     : m_hardware(std::move(hardware))
     , m_controller(irqs)
+    , m_reserved_for(std::move(reserved_for))
 {
     for (uint32_t vector = 0; vector < m_hardware->vector_count(); ++vector)
         m_irqs_by_vector.push_back(irqs.allocate_line(fmt::format("{}:{}", m_hardware->name(), vector)));

@@ -26,12 +26,14 @@ class IoWindow;
 
 class BusDevice final : public InterruptSink {
 public:
-    BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs);
+    BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, std::string reserved_for = {});
     ~BusDevice() override;
 
     HardwareDevice& hardware() const { return *m_hardware; }
     Iommu& iommu() { return m_iommu; }
     std::string const& name() const { return m_hardware->name(); }
+    // The module binding allowed to take the device, or empty: any driver (see Bus::plug).
+    std::string const& reserved_for() const { return m_reserved_for; }
     nk_device_info info() const;
 
     // Kernel interrupt number of vector `index`, or 0 if there is none.
@@ -57,6 +59,7 @@ public:
 private:
     std::unique_ptr<HardwareDevice> m_hardware;
     IrqController& m_controller;
+    std::string m_reserved_for;
     Iommu m_iommu;
     std::vector<uint32_t> m_irqs_by_vector;
     std::vector<std::unique_ptr<IoWindow>> m_windows;

@@ -52,23 +52,45 @@ public:
     virtual Isolation isolation() const = 0;
 
     Kernel& kernel() const { return m_kernel; }
+    // The instance's name, unique in the kernel: the driver's own name
+    // (nk_module.name), with "@<binding>" when it is bound to one device
+    // ("nkdisk@disk0"). The same across the restarts of a driver.
     std::string const& name() const { return m_name; }
+    // What the driver calls itself ("nkdisk").
+    std::string const& module_name() const { return m_module_name; }
+    // The device this instance is for (it probes no device reserved for
+    // another instance), or empty.
+    std::string const& binding() const { return m_binding; }
     std::string const& path() const { return m_path; }
     ModuleState state() const { return m_state.load(std::memory_order_acquire); }
+    // True if both are instances of one driver (one restarted or replaced by
+    // the other): the same binding, or, unbound, the same name.
+    bool same_driver_as(Module const& other) const
+    {
+        return m_binding.empty() && other.m_binding.empty() ? m_name == other.m_name : m_binding == other.m_binding;
+    }
 
 protected:
-    Module(Kernel& kernel, std::string name, std::string path)
+    Module(Kernel& kernel, std::string module_name, std::string path, std::string binding)
         : m_kernel(kernel)
-        , m_name(std::move(name))
         , m_path(std::move(path))
     {
+        set_module_name(std::move(module_name), std::move(binding));
     }
     void set_state(ModuleState state) { m_state.store(state, std::memory_order_release); }
-    void set_name(std::string name) { m_name = std::move(name); }
+    // Before start(): the name the driver gave itself (learned once it is loaded).
+    void set_module_name(std::string module_name, std::string binding)
+    {
+        m_module_name = std::move(module_name);
+        m_binding = std::move(binding);
+        m_name = m_binding.empty() ? m_module_name : m_module_name + "@" + m_binding;
+    }
 
 private:
     Kernel& m_kernel;
     std::string m_name;
+    std::string m_module_name;
+    std::string m_binding;
     std::string m_path;
     std::atomic<ModuleState> m_state { ModuleState::Loaded };
 };

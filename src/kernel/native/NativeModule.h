@@ -7,7 +7,7 @@
 
 #include "kernel/module/Module.h"
 #include "kernel/module/ModuleDescriptor.h"
-#include "tools/inject/Fault.h"
+#include "inject/Injector.h"
 
 #include <nooks/kernel.h>
 
@@ -15,7 +15,9 @@ namespace nk {
 
 class NativeModule final : public Module {
 public:
-    static Result<std::unique_ptr<NativeModule>> load(Kernel& kernel, std::string const& path);
+    // Loads a private copy of the driver file (so two instances of one driver
+    // never share its data), not started yet. `binding`: see Kernel::load_module.
+    static Result<std::unique_ptr<NativeModule>> load(Kernel& kernel, std::string const& path, std::string const& binding = {});
     ~NativeModule() override;
 
     Result<void> start() override;
@@ -26,8 +28,8 @@ public:
     inject::Injector& injector() { return m_injector; }
 
 private:
-    NativeModule(Kernel& kernel, std::string name, std::string path, void* handle, nk_module const* descriptor)
-        : Module(kernel, std::move(name), std::move(path))
+    NativeModule(Kernel& kernel, std::string name, std::string path, std::string binding, void* handle, nk_module const* descriptor)
+        : Module(kernel, std::move(name), std::move(path), std::move(binding))
         , m_handle(handle)
         , m_descriptor(descriptor)
     {
@@ -41,6 +43,7 @@ private:
 // Before a native port calls the driver: performs an armed fault, in the
 // kernel process (there is no protection in native mode). Returns true if the
 // call must be skipped and reported as successful (skip-init).
-bool native_inject(Module& module, abi::DriverEntry entry, void* own_data, std::optional<uint64_t> sector = std::nullopt);
+// `target`: the call's class-defined injection target (block: the request's sector).
+bool native_inject(Module& module, abi::DriverEntry entry, void* own_data, std::optional<uint64_t> target = std::nullopt);
 
 } // namespace nk

@@ -59,6 +59,7 @@ Result<std::unique_ptr<DomainMemory>> DomainMemory::create(std::string const& na
         return std::unexpected(std::move(domain_area.error()));
     }
     memory->m_domain_area = std::move(*domain_area);
+    memory->m_kernel_heap = KernelAreaHeap::create(memory->m_kernel_area->at<std::byte>(abi::kernel_scratch_offset), abi::kernel_scratch_size);
 
     auto& bootstrap = memory->bootstrap();
     bootstrap.magic = abi::bootstrap_magic;
@@ -77,6 +78,7 @@ Result<std::unique_ptr<DomainMemory>> DomainMemory::create(std::string const& na
 
 DomainMemory::~DomainMemory()
 {
+    m_kernel_heap.reset(); // blocks still held elsewhere become inert
     m_domain_area.reset();
     m_kernel_area.reset();
     release_slot(m_slot);
@@ -89,17 +91,6 @@ bool DomainMemory::in_heap(uint64_t address, uint64_t length) const
     auto base = heap_base();
     auto size = m_geometry.heap_size;
     return address >= base && length <= size && address - base <= size - length;
-}
-
-Result<void*> DomainMemory::allocate_readonly(size_t size, size_t alignment)
-{
-    std::scoped_lock lock(m_scratch_mutex);
-    auto capacity = abi::kernel_area_size - abi::kernel_scratch_offset;
-    auto offset = (m_scratch_used + alignment - 1) / alignment * alignment;
-    if (offset + size > capacity)
-        return make_error(ErrorCode::ResourceExhausted, "domain: kernel area full ({} bytes)", capacity);
-    m_scratch_used = offset + size;
-    return m_kernel_area->at<void>(abi::kernel_scratch_offset + offset);
 }
 
 } // namespace nk

@@ -5,15 +5,15 @@
 // a slot of the address space reserved for the domain, its kernel area and its
 // domain area, and the checks wrappers make on addresses a driver passes.
 //
-// Thread-safety: the accessors are const after create(); the kernel-area bump
-// allocator is guarded.
+// Thread-safety: the accessors are const after create(); the kernel-area heap
+// is thread-safe.
 
 #include "base/Error.h"
-#include "nooks/abi/Layout.h"
+#include "nooks/domain/KernelAreaHeap.h"
+#include "nooks/domain/Layout.h"
 #include "nooks/domain/SharedRegion.h"
 
 #include <memory>
-#include <mutex>
 
 namespace nk {
 
@@ -54,9 +54,11 @@ public:
     bool in_domain_area(uint64_t address, uint64_t length) const { return m_domain_area->contains(address, length); }
     uint64_t heap_base() const;
 
-    // Kernel objects the driver may read but not write (request copies): a bump
-    // allocation in the kernel area's scratch part. Never freed before the domain ends.
-    Result<void*> allocate_readonly(size_t size, size_t alignment);
+    // Kernel objects the driver may read but not write, for longer than one
+    // call: a block of the kernel area's heap, freed when the block goes (or
+    // with the domain, whichever comes first).
+    Result<ReadonlyBlock> allocate_readonly(size_t size, size_t alignment = 64) { return m_kernel_heap->allocate(size, alignment); }
+    KernelAreaHeap const& kernel_heap() const { return *m_kernel_heap; }
 
 private:
     DomainMemory(unsigned slot, DomainGeometry geometry)
@@ -69,8 +71,7 @@ private:
     DomainGeometry m_geometry;
     std::unique_ptr<SharedRegion> m_kernel_area;
     std::unique_ptr<SharedRegion> m_domain_area;
-    std::mutex m_scratch_mutex;
-    uint64_t m_scratch_used { 0 };
+    std::shared_ptr<KernelAreaHeap> m_kernel_heap;
 };
 
 } // namespace nk

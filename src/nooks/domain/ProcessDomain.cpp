@@ -119,13 +119,7 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     bootstrap.flags = m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp;
     bootstrap.worker_poll_ns = m_options.worker_poll_ns;
     if (auto const& injection = m_options.injection) {
-        bootstrap.inject_armed = 1;
-        bootstrap.inject_fault = injection->fault;
-        bootstrap.inject_entry = injection->entry;
-        bootstrap.inject_after = injection->after;
-        bootstrap.inject_repeat = injection->repeat ? 1 : 0;
-        bootstrap.inject_has_sector = injection->sector != ~0ull ? 1 : 0;
-        bootstrap.inject_sector = injection->sector;
+        bootstrap.injection = *injection;
     }
     std::strncpy(bootstrap.driver_path, driver_path.c_str(), sizeof(bootstrap.driver_path) - 1);
 

@@ -29,7 +29,7 @@ public:
         uint32_t worker_poll_ns { 50'000 }; // see abi::Bootstrap::worker_poll_ns
         std::chrono::milliseconds start_timeout { std::chrono::seconds(10) };
         // Armed in the domain before the first call.
-        std::optional<DomainInjection> injection;
+        std::optional<abi::InjectionSpec> injection; // armed before the driver's first call
     };
 
     static Result<std::unique_ptr<ProcessDomain>> create(Options options);

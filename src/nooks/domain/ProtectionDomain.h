@@ -11,22 +11,13 @@
 // `on_end`) or by terminate(). A domain never restarts; recovery makes a new one.
 
 #include "base/Error.h"
-#include "nooks/abi/Layout.h"
+#include "nooks/domain/Layout.h"
 #include "nooks/domain/DomainMemory.h"
 
 #include <functional>
 #include <string>
 
 namespace nk {
-
-// A fault armed in a domain's injector before the driver's first call.
-struct DomainInjection {
-    uint32_t fault;
-    uint32_t entry;        // DriverEntry, or 0xffff: any
-    uint32_t after;
-    uint64_t sector { ~0ull }; // ~0: any
-    bool repeat { false };
-};
 
 struct DomainEnd {
     bool by_signal { false };

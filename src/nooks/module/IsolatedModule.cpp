@@ -16,18 +16,19 @@ namespace nk {
 
 static auto logger() { return log::get("nooks"); }
 
-IsolatedModule::IsolatedModule(Kernel& kernel, std::string name, std::string path, IsolationOptions options)
-    : Module(kernel, std::move(name), std::move(path))
+IsolatedModule::IsolatedModule(Kernel& kernel, std::string name, std::string path, std::string binding, IsolationOptions options)
+    : Module(kernel, std::move(name), std::move(path), std::move(binding))
     , m_options(std::move(options))
 {
 }
 
-Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std::string const& path, IsolationOptions options)
+Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std::string const& path, IsolationOptions options,
+    std::string const& binding)
 {
     if (options.launcher.empty())
         options.launcher = default_domain_launcher();
     auto stem = std::filesystem::path(path).stem().string();
-    auto module = std::unique_ptr<IsolatedModule>(new IsolatedModule(kernel, stem, path, options));
+    auto module = std::unique_ptr<IsolatedModule>(new IsolatedModule(kernel, stem, path, binding, options));
     module->m_domain = TRY(ProcessDomain::create({ .name = stem,
         .launcher = options.launcher,
         .geometry = options.geometry,
@@ -64,7 +65,7 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
     auto length = strnlen(name, sizeof(name) - 1);
     if (length == 0 || std::any_of(name, name + length, [](char c) { return !std::isgraph(static_cast<unsigned char>(c)); }))
         return make_error(ErrorCode::InvalidArgument, "{}: the driver's module name is not printable", path);
-    module->set_name(std::string(name, length));
+    module->set_module_name(std::string(name, length), binding);
     module->m_xpc->start();
     logger()->info("{}: protection domain started ({} backend, pid {}, {} channels, heap {} MiB)", module->name(),
         module->m_domain->backend(), module->m_domain->pid(), options.geometry.channels, options.geometry.heap_size >> 20);
@@ -101,20 +102,18 @@ Result<IsolatedModule::ActiveCall> IsolatedModule::enter()
     return call;
 }
 
-Result<XpcReply> IsolatedModule::call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words)
+Result<void> IsolatedModule::inject(abi::InjectionSpec const& spec)
 {
-    auto active = TRY(enter());
-    CrossingScope crossing(*this, kind);
-    return m_xpc->call(entry, std::span(words.begin(), words.size()));
+    auto reply = TRY(call<abi::DriverEntry::inject>(CrossingScope::Kind::Process, spec));
+    auto result = TRY(reply.verify_errno());
+    if (result != 0)
+        return make_error(ErrorCode::InvalidArgument, "the domain refused the injection ({})", result);
+    return {};
 }
 
-Result<void> IsolatedModule::inject(IsolationOptions::Injection injection)
+void IsolatedModule::reject_tainted(std::string message)
 {
-    auto reply = TRY(call(CrossingScope::Kind::Process, abi::DriverEntry::inject,
-        { injection.fault, injection.entry, injection.after, injection.sector, injection.repeat ? 1u : 0u }));
-    if (reply.result != 0)
-        return make_error(ErrorCode::InvalidArgument, "the domain refused the injection ({})", reply.result);
-    return {};
+    fail({ .cause = FailureCause::Rejection, .module = name(), .message = std::move(message) });
 }
 
 XpcEndpoint::Stats IsolatedModule::xpc_stats() const
@@ -161,7 +160,7 @@ void IsolatedModule::release_resources()
     m_tracker.release_all();
     kernel().release_module_objects(*this);
     {
-        std::scoped_lock lock(m_failure_mutex);
+        MutexLocker lock(m_failure_mutex);
         m_released = true;
     }
     m_released_changed.notify_all();
@@ -191,16 +190,13 @@ void IsolatedModule::retire()
 
 Result<void> IsolatedModule::start()
 {
-    auto result = call(CrossingScope::Kind::Process, abi::DriverEntry::module_init, {});
-    if (!result)
-        return std::unexpected(std::move(result.error()).with_context(fmt::format("driver {} init", name())));
-    if (!is_errno_result(result->result)) {
-        fail(record_from_error(Error(ErrorCode::InvalidArgument, fmt::format("init returned {} (not 0 or an errno)", result->result))));
-        return make_error(ErrorCode::DriverFailed, "driver {} init returned garbage", name());
-    }
-    if (result->result != 0) {
+    auto reply = call<abi::DriverEntry::module_init>(CrossingScope::Kind::Process, {});
+    if (!reply)
+        return std::unexpected(std::move(reply.error()).with_context(fmt::format("driver {} init", name())));
+    auto result = TRY(reply->verify_errno());
+    if (result != 0) {
         set_state(ModuleState::Stopped);
-        return std::unexpected(Error::from_errno(static_cast<int>(-result->result), fmt::format("driver {} init", name())));
+        return std::unexpected(Error::from_errno(-result, fmt::format("driver {} init", name())));
     }
     set_state(ModuleState::Live);
     return {};
@@ -211,7 +207,7 @@ void IsolatedModule::stop()
     if (retired())
         return;
     if (state() == ModuleState::Live)
-        (void)call(CrossingScope::Kind::Process, abi::DriverEntry::module_exit, {});
+        (void)call<abi::DriverEntry::module_exit>(CrossingScope::Kind::Process, {});
     m_stopping.store(true);
     if (state() != ModuleState::Failed) {
         // What exit left behind is a leak; release it so the kernel stays clean.
@@ -293,14 +289,7 @@ FailureRecord IsolatedModule::record_from_error(Error const& error) const
     record.detected_ns = monotonic_ns();
     record.when = std::chrono::system_clock::now();
     record.message = error.message();
-    switch (error.code()) {
-    case ErrorCode::InvalidArgument: record.cause = FailureCause::Rejection; break;
-    case ErrorCode::DeadlineExceeded: record.cause = FailureCause::Livelock; break;
-    case ErrorCode::Aborted: record.cause = FailureCause::Panic; break;
-    case ErrorCode::FailedPrecondition: record.cause = FailureCause::Misuse; break;
-    case ErrorCode::ResourceExhausted: record.cause = FailureCause::Resources; break;
-    default: record.cause = FailureCause::Protocol; break;
-    }
+    record.cause = failure_cause_of(error.code());
     return record;
 }
 
@@ -311,7 +300,7 @@ void IsolatedModule::fail(FailureRecord record)
         record.when = std::chrono::system_clock::now();
     }
     {
-        std::scoped_lock lock(m_failure_mutex);
+        MutexLocker lock(m_failure_mutex);
         if (m_failure || m_stopping.load())
             return;
         m_failure = record;
@@ -323,7 +312,7 @@ void IsolatedModule::fail(FailureRecord record)
     m_domain->terminate();
     FailureListener listener;
     {
-        std::scoped_lock lock(m_failure_mutex);
+        MutexLocker lock(m_failure_mutex);
         listener = m_failure_listener;
     }
     if (listener && listener(*this))
@@ -341,19 +330,19 @@ void IsolatedModule::release_everything()
 
 void IsolatedModule::set_failure_listener(FailureListener listener)
 {
-    std::scoped_lock lock(m_failure_mutex);
+    MutexLocker lock(m_failure_mutex);
     m_failure_listener = std::move(listener);
 }
 
 std::optional<FailureRecord> IsolatedModule::failure() const
 {
-    std::scoped_lock lock(m_failure_mutex);
+    MutexLocker lock(m_failure_mutex);
     return m_failure;
 }
 
 bool IsolatedModule::wait_released(std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(m_failure_mutex);
+    MutexLocker lock(m_failure_mutex);
     return m_released_changed.wait_for(lock, timeout, [&] { return m_released; });
 }
 

@@ -14,18 +14,18 @@
 // held on a cleanup thread (never on the thread that detected the failure,
 // which may be the driver's own interrupt thread).
 
+#include "base/Mutex.h"
 #include "kernel/exec/Context.h"
 #include "kernel/module/Module.h"
 #include "nooks/domain/ElfSymbols.h"
 #include "nooks/domain/ProtectionDomain.h"
+#include "nooks/module/Tainted.h"
 #include "nooks/recovery/Failure.h"
 #include "nooks/tracker/ObjectTracker.h"
 #include "nooks/xpc/XpcEndpoint.h"
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -45,16 +45,19 @@ struct IsolationOptions {
     bool seccomp { true };
     std::string launcher; // empty: nooks-domain next to this program
     size_t max_objects { 1024 }; // kernel objects a driver may hold; more is a failure (too many resources)
-    // A fault armed in the domain before the driver's first call (aimed at initialization).
-    using Injection = DomainInjection;
-    std::optional<Injection> injection;
+    // A fault armed in the domain before the driver's first call (aimed at
+    // initialization, or a repeating one that follows the driver).
+    std::optional<abi::InjectionSpec> injection;
 };
 
 class BusDevice;
 
-class IsolatedModule final : public Module {
+class IsolatedModule final : public Module, private TaintSink {
 public:
-    static Result<std::unique_ptr<IsolatedModule>> load(Kernel& kernel, std::string const& path, IsolationOptions options);
+    // Starts a domain and loads the driver in it, not started yet. `binding`:
+    // see Kernel::load_module.
+    static Result<std::unique_ptr<IsolatedModule>> load(Kernel& kernel, std::string const& path, IsolationOptions options,
+        std::string const& binding = {});
     ~IsolatedModule() override;
 
     Result<void> start() override;
@@ -91,10 +94,21 @@ public:
     Result<ActiveCall> enter();
 
     // Calls into the driver inside a crossing (attribution, softirqs on exit).
-    Result<XpcReply> call(CrossingScope::Kind kind, abi::DriverEntry entry, std::initializer_list<uint64_t> words);
+    // What the driver returned is tainted: check it before use.
+    template<abi::DriverEntry Entry>
+    Result<Tainted<int64_t>> call(CrossingScope::Kind kind, typename abi::DriverEntryTraits<Entry>::Args const& args)
+    {
+        auto active = TRY(enter());
+        CrossingScope crossing(*this, kind);
+        auto reply = TRY(m_xpc->call<Entry>(args));
+        return taint(reply.result, abi::name_of(Entry));
+    }
+    // A value that came back from the domain, for ports that cross by hand
+    // (batches): checked through Tainted like every reply.
+    Tainted<int64_t> taint(int64_t value, char const* origin) { return Tainted<int64_t>(value, *this, origin); }
 
-    // Arms (or, with fault 0xff, disarms) the domain runtime's fault injector (`nooks ctl inject`).
-    Result<void> inject(IsolationOptions::Injection injection);
+    // Arms (or disarms) the domain runtime's fault injector (`nooks ctl inject`).
+    Result<void> inject(abi::InjectionSpec const& spec);
 
     // The driver failed. The first record wins; later ones are ignored.
     void fail(FailureRecord record);
@@ -120,17 +134,14 @@ public:
     bool retired() const { return m_retired.load(std::memory_order_acquire); }
     XpcEndpoint::Stats xpc_stats() const;
 
-    // A result from the driver that must be 0 or a negative errno.
-    static bool is_errno_result(int64_t value) { return value == 0 || (value < 0 && value >= -4095); }
-
 private:
-    IsolatedModule(Kernel& kernel, std::string name, std::string path, IsolationOptions options);
+    void reject_tainted(std::string message) override;
+    IsolatedModule(Kernel& kernel, std::string name, std::string path, std::string binding, IsolationOptions options);
     FailureRecord record_from_end(DomainEnd const& end) const;
     FailureRecord record_from_error(Error const& error) const;
     void release_everything();
 
     IsolationOptions m_options;
-    FailureListener m_failure_listener;
     std::atomic<uint32_t> m_active { 0 };
     std::atomic<bool> m_retired { false };
     std::optional<XpcEndpoint::Stats> m_final_stats;
@@ -141,10 +152,11 @@ private:
     std::optional<ElfSymbols> m_symbols;
     std::atomic<bool> m_stopping { false };
 
-    mutable std::mutex m_failure_mutex;
-    mutable std::condition_variable m_released_changed;
-    std::optional<FailureRecord> m_failure;
-    bool m_released { false };
+    mutable Mutex m_failure_mutex;
+    mutable ConditionVariable m_released_changed;
+    FailureListener m_failure_listener NK_GUARDED_BY(m_failure_mutex);
+    std::optional<FailureRecord> m_failure NK_GUARDED_BY(m_failure_mutex);
+    bool m_released NK_GUARDED_BY(m_failure_mutex) { false };
     std::thread m_cleanup;
 };
 

@@ -21,4 +21,16 @@ char const* failure_cause_name(FailureCause cause)
     return "?";
 }
 
+FailureCause failure_cause_of(ErrorCode code)
+{
+    switch (code) {
+    case ErrorCode::InvalidArgument: return FailureCause::Rejection;
+    case ErrorCode::DeadlineExceeded: return FailureCause::Livelock;
+    case ErrorCode::Aborted: return FailureCause::Panic;
+    case ErrorCode::FailedPrecondition: return FailureCause::Misuse;
+    case ErrorCode::ResourceExhausted: return FailureCause::Resources;
+    default: return FailureCause::Protocol;
+    }
+}
+
 } // namespace nk

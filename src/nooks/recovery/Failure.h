@@ -4,6 +4,8 @@
 // What went wrong with a driver: the record every detection path produces and
 // the recovery manager, `nooks ctl failures` and the tests read.
 
+#include "base/Error.h"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -25,6 +27,16 @@ enum class FailureCause : uint8_t {
 };
 
 char const* failure_cause_name(FailureCause cause);
+
+// What an error from a wrapper or the XPC endpoint says about the driver. The
+// codes they fail a call with, one per kind of driver failure:
+//   InvalidArgument     a parameter failed its check        -> Rejection
+//   DeadlineExceeded    no answer within livelock_ms         -> Livelock
+//   Aborted             the driver called nk_panic           -> Panic
+//   FailedPrecondition  a rule of the API broken             -> Misuse
+//   ResourceExhausted   more kernel objects than its quota   -> Resources
+//   anything else       the domain broke the XPC protocol    -> Protocol
+FailureCause failure_cause_of(ErrorCode code);
 
 struct FailureRecord {
     FailureCause cause { FailureCause::Exit };

@@ -5,17 +5,58 @@
 #include "base/Log.h"
 #include "base/Units.h"
 #include "kernel/Kernel.h"
-#include "classes/block/Disk.h"
 #include "kernel/bus/BusDevice.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
+#include <algorithm>
 
 namespace nk {
 
 static auto logger() { return log::get("recovery"); }
 
-static constexpr size_t history_limit = 200;
+namespace {
+
+constexpr size_t history_limit = 200;
+// A thread still inside the failed driver after this long is left behind.
+constexpr std::chrono::seconds unwind_timeout { 5 };
+// Restarts that fail in a row before the manager gives up, whatever the policy.
+constexpr unsigned max_failed_starts = 10;
+
+} // namespace
+
+// Times each stage of one recovery into its record (and the log).
+class RecoveryManager::Stages {
+public:
+    Stages(RecoveryRecord& record, std::string driver, uint64_t detected_ns)
+        : m_record(record)
+        , m_driver(std::move(driver))
+        , m_detected_ns(detected_ns)
+    {
+    }
+
+    // Runs `body` (returning Result<std::string>: a note, or why the stage
+    // failed) as stage `name`; returns whether it succeeded.
+    template<typename Body>
+    bool run(char const* name, Body&& body)
+    {
+        auto start = monotonic_ns();
+        Result<std::string> note = body();
+        auto duration = monotonic_ns() - start;
+        m_record.stages.push_back({ name, start - m_detected_ns, duration, note.has_value(), note ? *note : note.error().message() });
+        auto const& text = m_record.stages.back().note;
+        logger()->info("{}: {} {}{}{}", m_driver, name, format_duration_ns(duration), note ? "" : " FAILED", text.empty() ? "" : " (" + text + ")");
+        return note.has_value();
+    }
+    void record(char const* name, uint64_t start, std::string note)
+    {
+        m_record.stages.push_back({ name, start - m_detected_ns, monotonic_ns() - start, true, std::move(note) });
+    }
+    RecoveryRecord& record() { return m_record; }
+
+private:
+    RecoveryRecord& m_record;
+    std::string m_driver;
+    uint64_t m_detected_ns;
+};
 
 char const* driver_state_name(DriverState state)
 {
@@ -31,170 +72,230 @@ RecoveryManager::RecoveryManager(Kernel& kernel, Options options)
     : m_kernel(kernel)
     , m_options(std::move(options))
 {
-    m_thread = std::thread([this] { worker(); });
 }
 
 RecoveryManager::~RecoveryManager()
 {
     {
-        std::scoped_lock gate(m_gate->mutex);
+        MutexLocker gate(m_gate->mutex);
         m_gate->open = false;
     }
+    std::vector<std::thread> workers;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         m_stopping = true;
+        for (auto& [key, driver] : m_drivers)
+            workers.push_back(std::move(driver->worker));
     }
     m_changed.notify_all();
-    m_thread.join();
+    for (auto& worker : workers) {
+        if (worker.joinable())
+            worker.join();
+    }
 }
 
-void RecoveryManager::watch(IsolatedModule& module, std::string key)
+void RecoveryManager::add_observer(RecoveryObserver& observer)
 {
-    module.set_failure_listener([this, gate = m_gate, key = std::move(key)](IsolatedModule& failed) {
-        std::scoped_lock open(gate->mutex);
+    MutexLocker lock(m_mutex);
+    m_observers.push_back(&observer);
+}
+
+void RecoveryManager::remove_observer(RecoveryObserver& observer)
+{
+    MutexLocker lock(m_mutex);
+    std::erase(m_observers, &observer);
+}
+
+std::vector<RecoveryObserver*> RecoveryManager::observers() const
+{
+    MutexLocker lock(m_mutex);
+    return m_observers;
+}
+
+void RecoveryManager::watch(IsolatedModule& module, Driver& driver)
+{
+    module.set_failure_listener([this, gate = m_gate, &driver](IsolatedModule& failed) {
+        MutexLocker open(gate->mutex);
         if (!gate->open)
             return false;
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             if (m_stopping)
                 return false;
-            m_queue.emplace_back(key, &failed);
-            if (auto it = m_drivers.find(key); it != m_drivers.end())
-                it->second.status.state = DriverState::Recovering;
+            driver.queue.push_back(&failed);
+            driver.status.state = DriverState::Recovering;
         }
         m_changed.notify_all();
         return true;
     });
 }
 
-Result<IsolatedModule*> RecoveryManager::start_instance(std::string const& key, Driver& driver, std::string const& path, RecoveryRecord* record,
-    uint64_t detected_ns)
+void RecoveryManager::worker(Driver& driver)
 {
-    auto stage = [&](char const* name, auto&& body) -> decltype(body()) {
-        auto start = monotonic_ns();
-        auto result = body();
-        if (record != nullptr) {
-            record->stages.push_back({ name, start - detected_ns, monotonic_ns() - start, result.has_value(),
-                result.has_value() ? "" : result.error().message() });
-        }
-        return result;
-    };
+    auto thread_name = fmt::format("nk-rec-{}", driver.key).substr(0, 15);
+    pthread_setname_np(pthread_self(), thread_name.c_str());
+    MutexLocker lock(m_mutex);
+    for (;;) {
+        while (!m_stopping && driver.queue.empty())
+            m_changed.wait(lock);
+        if (m_stopping)
+            return;
+        auto* failed = driver.queue.front();
+        driver.queue.pop_front();
+        driver.busy = true;
+        lock.unlock();
+        recover(driver, *failed);
+        lock.lock();
+        driver.busy = false;
+        m_changed.notify_all();
+    }
+}
+
+Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::string const& path, Stages* stages)
+{
     auto options = driver.options;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         options.injection = std::exchange(driver.next_start_injection, std::nullopt);
         if (!options.injection)
             options.injection = driver.sticky_injection;
     }
-    auto module = TRY(stage("reload", [&]() { return IsolatedModule::load(m_kernel, path, options); }));
-    auto* raw = module.get();
-    watch(*raw, key.empty() ? raw->name() : key);
-    TRY(stage("reinit", [&]() { return m_kernel.adopt_module(std::move(module)); }));
+    // Runs `body` as a timed stage of the recovery, when there is one.
+    auto stage = [&](char const* name, auto&& body) -> Result<void> {
+        Result<void> result {};
+        auto run = [&]() -> Result<std::string> {
+            result = body();
+            if (!result)
+                return std::unexpected(result.error());
+            return std::string();
+        };
+        if (stages != nullptr)
+            stages->run(name, run);
+        else
+            (void)run();
+        return result;
+    };
+    std::unique_ptr<IsolatedModule> loaded;
+    TRY(stage("reload", [&]() -> Result<void> {
+        loaded = TRY(IsolatedModule::load(m_kernel, path, options, driver.binding));
+        return {};
+    }));
+    auto* raw = loaded.get();
+    watch(*raw, driver);
+    TRY(stage("reinit", [&]() -> Result<void> {
+        TRY(m_kernel.adopt_module(std::move(loaded)));
+        return {};
+    }));
     return raw;
 }
 
-Result<IsolatedModule*> RecoveryManager::load(std::string const& path, std::string const& driver_class, IsolationOptions options)
+Result<IsolatedModule*> RecoveryManager::load(std::string const& path, std::string const& driver_class, IsolationOptions options,
+    std::string const& binding)
 {
-    Driver driver;
-    driver.options = options;
+    // Registered (with its thread) before it starts, so a failure during or
+    // right after its initialization already has its recovery.
+    auto owned = std::make_unique<Driver>();
+    auto& driver = *owned;
+    driver.options = std::move(options);
+    driver.binding = binding;
     driver.status.path = path;
     driver.status.driver_class = driver_class;
-    auto* module = TRY(start_instance({}, driver, path, nullptr, 0));
+    driver.status.state = DriverState::Recovering;
+    auto started = start_instance(driver, path, nullptr);
+    if (!started)
+        return std::unexpected(std::move(started.error()));
+    auto* module = *started;
+    MutexLocker lock(m_mutex);
+    if (m_drivers.contains(module->name()))
+        return make_error(ErrorCode::AlreadyExists, "recovery: a driver named {} is loaded already", module->name());
+    driver.key = module->name();
     driver.status.name = module->name();
     driver.status.module = module;
-    std::scoped_lock lock(m_mutex);
-    m_drivers[module->name()] = std::move(driver);
+    // A failure during start-up (already queued) keeps it Recovering.
+    if (driver.queue.empty())
+        driver.status.state = DriverState::Live;
+    driver.worker = std::thread([this, &driver] { worker(driver); });
+    m_drivers.emplace(driver.key, std::move(owned));
     return module;
 }
 
-void RecoveryManager::note_injection(std::string const& driver, std::string const& description)
+void RecoveryManager::note_injection(std::string const& name, std::string const& description)
 {
-    std::scoped_lock lock(m_mutex);
-    if (auto it = m_drivers.find(driver); it != m_drivers.end())
-        it->second.injected = description;
+    MutexLocker lock(m_mutex);
+    if (auto it = m_drivers.find(name); it != m_drivers.end())
+        it->second->injected = description;
 }
 
-Result<void> RecoveryManager::inject_at_next_start(std::string const& name, IsolationOptions::Injection injection, std::string const& description)
+Result<void> RecoveryManager::inject_at_next_start(std::string const& name, abi::InjectionSpec injection, std::string const& description)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_drivers.find(name);
     if (it == m_drivers.end())
         return make_error(ErrorCode::NotFound, "inject: no driver named {}", name);
-    it->second.next_start_injection = injection;
-    it->second.injected = description;
+    it->second->next_start_injection = injection;
+    it->second->injected = description;
     return {};
 }
 
-Result<void> RecoveryManager::set_sticky_injection(std::string const& name, std::optional<IsolationOptions::Injection> injection)
+Result<void> RecoveryManager::set_sticky_injection(std::string const& name, std::optional<abi::InjectionSpec> injection)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_drivers.find(name);
     if (it == m_drivers.end())
         return make_error(ErrorCode::NotFound, "inject: no driver named {}", name);
-    it->second.sticky_injection = injection;
+    it->second->sticky_injection = injection;
     return {};
 }
 
 Result<void> RecoveryManager::restart(std::string const& name)
 {
     IsolatedModule* module = nullptr;
+    Driver* driver = nullptr;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         auto it = m_drivers.find(name);
         if (it == m_drivers.end())
             return make_error(ErrorCode::NotFound, "restart: no driver named {}", name);
-        if (it->second.status.state == DriverState::Recovering)
+        driver = it->second.get();
+        if (driver->status.state == DriverState::Recovering)
             return make_error(ErrorCode::Unavailable, "restart: {} is being recovered already", name);
-        module = it->second.status.module;
-        if (it->second.status.state == DriverState::Disabled)
-            module = nullptr;
+        module = driver->status.state == DriverState::Disabled ? nullptr : driver->status.module;
+        if (module == nullptr) {
+            // A driver the policy gave up on: an operator may start it again.
+            driver->status.state = DriverState::Recovering;
+            driver->failure_times.clear();
+        }
     }
     if (module != nullptr) {
         module->fail({ .cause = FailureCause::Operator, .module = name, .message = "restart requested by an operator" });
         return {};
     }
-    // A driver the policy gave up on: an operator may start it again.
-    std::unique_lock lock(m_mutex);
-    auto& driver = m_drivers[name];
-    driver.status.state = DriverState::Recovering;
-    driver.failure_times.clear();
-    auto path = driver.status.path;
-    lock.unlock();
-    auto started = start_instance(name, driver, path, nullptr, 0);
-    lock.lock();
+    auto started = start_instance(*driver, driver->status.path, nullptr);
+    MutexLocker lock(m_mutex);
     if (!started) {
-        driver.status.state = DriverState::Disabled;
+        driver->status.state = DriverState::Disabled;
         return std::unexpected(std::move(started.error()));
     }
-    driver.status.module = *started;
-    driver.status.state = DriverState::Live;
-    driver.status.restarts++;
+    driver->status.module = *started;
+    driver->status.state = DriverState::Live;
+    driver->status.restarts++;
     return {};
 }
 
 bool RecoveryManager::wait_idle(std::chrono::milliseconds timeout) const
 {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, timeout, [&] { return m_queue.empty() && !m_busy; });
-}
-
-void RecoveryManager::worker()
-{
-    pthread_setname_np(pthread_self(), "nk-recovery");
-    std::unique_lock lock(m_mutex);
-    for (;;) {
-        m_changed.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
-        if (m_stopping)
-            return;
-        auto [key, module] = m_queue.front();
-        m_queue.pop_front();
-        m_busy = true;
-        lock.unlock();
-        recover(key, *module);
-        lock.lock();
-        m_busy = false;
-        m_changed.notify_all();
+    MutexLocker lock(m_mutex);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto idle = [&]() NK_REQUIRES(m_mutex) {
+        return std::ranges::all_of(m_drivers, [](auto const& entry) { return entry.second->queue.empty() && !entry.second->busy; });
+    };
+    while (!idle()) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline)
+            return false;
+        m_changed.wait_for(lock, deadline - now);
     }
+    return true;
 }
 
 PolicyDecision RecoveryManager::decide(Driver& driver, FailureRecord const& failure, RecoveryRecord& record)
@@ -202,16 +303,23 @@ PolicyDecision RecoveryManager::decide(Driver& driver, FailureRecord const& fail
     // The kernel's own count (the built-in rule's window) for the fallback.
     auto now = monotonic_ns();
     auto window = m_options.builtin.window_s * 1'000'000'000ull;
-    driver.failure_times.push_back(now);
-    while (!driver.failure_times.empty() && now - driver.failure_times.front() > window)
-        driver.failure_times.pop_front();
+    DriverStatus status;
+    unsigned recent = 0;
+    {
+        MutexLocker lock(m_mutex);
+        driver.failure_times.push_back(now);
+        while (!driver.failure_times.empty() && now - driver.failure_times.front() > window)
+            driver.failure_times.pop_front();
+        recent = static_cast<unsigned>(driver.failure_times.size());
+        status = driver.status;
+    }
     if (failure.cause == FailureCause::Operator) {
         record.decided_by = "operator";
         return { RecoveryAction::Restart, 0, {}, "restart requested by an operator" };
     }
     if (!m_options.agent_socket.empty()) {
-        FailureEvent event { driver.status.name, driver.status.driver_class, driver.status.path, failure_cause_name(failure.cause),
-            failure.message, std::chrono::duration_cast<std::chrono::milliseconds>(failure.when.time_since_epoch()).count() };
+        FailureEvent event { status.name, status.driver_class, status.path, failure_cause_name(failure.cause), failure.message,
+            std::chrono::duration_cast<std::chrono::milliseconds>(failure.when.time_since_epoch()).count() };
         auto answer = ask_agent(m_options.agent_socket, event, m_options.agent_timeout);
         if (answer) {
             record.decided_by = "agent";
@@ -221,148 +329,178 @@ PolicyDecision RecoveryManager::decide(Driver& driver, FailureRecord const& fail
     } else {
         record.decided_by = "built-in policy";
     }
-    return nk::decide(m_options.builtin, static_cast<unsigned>(driver.failure_times.size()));
+    return nk::decide(m_options.builtin, recent);
 }
 
-void RecoveryManager::recover(std::string const& key, IsolatedModule& module)
+std::vector<RecoveryManager::HeldDevice> RecoveryManager::stop_failed(Stages& stages, IsolatedModule& failed)
 {
-    auto failure = module.failure().value_or(FailureRecord {});
-    auto const detected = failure.detected_ns != 0 ? failure.detected_ns : monotonic_ns();
-    RecoveryRecord record;
-    record.failure = failure;
-    Driver* driver = nullptr;
-    {
-        std::scoped_lock lock(m_mutex);
-        auto it = m_drivers.find(key);
-        if (it == m_drivers.end())
-            return;
-        driver = &it->second;
-        driver->status.failures++;
-        driver->status.module = nullptr;
-        record.injected = driver->next_start_injection ? driver->injected : std::exchange(driver->injected, {});
-    }
-    logger()->warn("recovering {}: {}: {}", module.name(), failure_cause_name(failure.cause), failure.message);
-    auto stage = [&](char const* name, auto&& body) {
-        auto start = monotonic_ns();
-        std::string note = body();
-        auto duration = monotonic_ns() - start;
-        record.stages.push_back({ name, start - detected, duration, true, note });
-        logger()->info("{}: {} {}{}", module.name(), name, format_duration_ns(duration), note.empty() ? "" : " (" + note + ")");
-    };
-
-    stage("disable-interrupts", [&] { module.mask_interrupts(); return std::string(); });
-    stage("unwind", [&] { return module.unwind(std::chrono::seconds(5)) ? std::string() : std::string("a thread did not leave the driver in 5 s"); });
-    auto devices = module.bound_devices();
-    std::vector<std::string> disks_before;
-    for (auto const& object : module.tracker().list()) {
-        if (object.type == ObjectType::Disk)
-            disks_before.push_back(static_cast<Disk*>(object.object)->name());
-    }
-    stage("release", [&] {
-        auto held = module.tracker().count();
-        module.release_resources();
-        return fmt::format("{} objects", held);
+    stages.run("disable-interrupts", [&]() -> Result<std::string> {
+        failed.mask_interrupts();
+        return std::string();
     });
-    stage("reset-device", [&] {
+    stages.run("unwind", [&]() -> Result<std::string> {
+        if (!failed.unwind(unwind_timeout))
+            return fmt::format("a thread did not leave the driver in {} s", unwind_timeout.count());
+        return std::string();
+    });
+    auto devices = failed.bound_devices();
+    // What the driver had registered with the classes: its next instance must
+    // bring it back (an end-to-end check: a driver that "initialized" without
+    // registering its disk is not recovered).
+    std::vector<HeldDevice> held;
+    for (auto* driver_class : m_kernel.classes()) {
+        for (auto& name : driver_class->devices_of(failed))
+            held.push_back({ std::string(driver_class->name()), std::move(name) });
+    }
+    stages.run("release", [&]() -> Result<std::string> {
+        auto objects = failed.tracker().count();
+        failed.release_resources();
+        return fmt::format("{} objects", objects);
+    });
+    stages.run("reset-device", [&]() -> Result<std::string> {
         for (auto* device : devices)
             device->hardware().hard_reset();
         return fmt::format("{} devices", devices.size());
     });
-    stage("unload", [&] {
-        module.end_domain();
-        m_kernel.retire_module(module);
-        module.retire();
+    stages.run("unload", [&]() -> Result<std::string> {
+        failed.end_domain();
+        m_kernel.retire_module(failed);
+        failed.retire();
         return std::string();
     });
+    return held;
+}
 
-    // The disks the driver had: its new instance must bring them back (an end-to-end
-    // check: a driver that "initialized" without registering them is not recovered).
-    auto expected_disks = std::move(disks_before);
+std::string RecoveryManager::missing_devices(IsolatedModule& fresh, std::vector<HeldDevice> const& held) const
+{
+    for (auto const& device : held) {
+        auto* driver_class = m_kernel.find_class(device.driver_class);
+        auto back = driver_class != nullptr ? driver_class->devices_of(fresh) : std::vector<std::string> {};
+        if (std::ranges::find(back, device.name) == back.end())
+            return device.name;
+    }
+    return {};
+}
+
+void RecoveryManager::enable_interrupts(Stages& stages, IsolatedModule& fresh)
+{
+    stages.run("enable-interrupts", [&]() -> Result<std::string> {
+        // The new instance requested its lines (which enables them); a line it
+        // holds that is still masked would leave it deaf.
+        unsigned lines = 0;
+        auto stats = m_kernel.irqs().stats();
+        for (auto const& object : fresh.tracker().list()) {
+            if (object.type != ObjectType::Irq)
+                continue;
+            ++lines;
+            auto line = std::ranges::find(stats, static_cast<uint32_t>(object.key), &IrqController::LineStats::irq);
+            if (line == stats.end() || line->disable_depth != 0)
+                return make_error(ErrorCode::FailedPrecondition, "irq {} is still disabled", object.key);
+        }
+        return fmt::format("{} lines live", lines);
+    });
+}
+
+void RecoveryManager::recover(Driver& driver, IsolatedModule& failed)
+{
+    auto failure = failed.failure().value_or(FailureRecord {});
+    auto const detected = failure.detected_ns != 0 ? failure.detected_ns : monotonic_ns();
+    RecoveryRecord record;
+    record.failure = failure;
+    {
+        MutexLocker lock(m_mutex);
+        driver.status.failures++;
+        driver.status.module = nullptr;
+        record.injected = driver.next_start_injection ? driver.injected : std::exchange(driver.injected, {});
+    }
+    logger()->warn("recovering {}: {}: {}", failed.name(), failure_cause_name(failure.cause), failure.message);
+    Stages stages(record, failed.name(), detected);
+    auto held = stop_failed(stages, failed);
+
     for (unsigned attempt = 1;; ++attempt) {
         auto start = monotonic_ns();
-        auto decision = decide(*driver, failure, record);
-        if (attempt > 10) {
-            decision = { RecoveryAction::GiveUp, 0, {}, "the driver failed to start 10 times in a row" };
+        auto decision = decide(driver, failure, record);
+        if (attempt > max_failed_starts) {
+            decision = { RecoveryAction::GiveUp, 0, {}, fmt::format("the driver failed to start {} times in a row", max_failed_starts) };
             record.decided_by = "recovery manager";
         }
-        record.stages.push_back({ "policy", start - detected, monotonic_ns() - start, true,
-            fmt::format("{}: {} ({})", record.decided_by, recovery_action_name(decision.action), decision.reason) });
+        stages.record("policy", start, fmt::format("{}: {} ({})", record.decided_by, recovery_action_name(decision.action), decision.reason));
         record.decision = recovery_action_name(decision.action);
         if (!m_options.agent_socket.empty() || decision.action != RecoveryAction::Restart)
-            logger()->info("{}: policy: {} ({}; {})", module.name(), recovery_action_name(decision.action), decision.reason, record.decided_by);
+            logger()->info("{}: policy: {} ({}; {})", failed.name(), recovery_action_name(decision.action), decision.reason, record.decided_by);
 
         if (decision.action == RecoveryAction::GiveUp) {
             record.outcome = "gave up: the driver stays disabled";
-            if (m_options.on_gave_up)
-                m_options.on_gave_up(module);
-            std::scoped_lock lock(m_mutex);
-            driver->status.state = DriverState::Disabled;
+            for (auto* observer : observers())
+                observer->driver_given_up(failed);
+            MutexLocker lock(m_mutex);
+            driver.status.state = DriverState::Disabled;
             break;
         }
         if (decision.delay_ms > 0) {
             auto begin = monotonic_ns();
-            std::unique_lock lock(m_mutex);
-            m_changed.wait_for(lock, std::chrono::milliseconds(decision.delay_ms), [&] { return m_stopping; });
+            bool stopping = false;
+            {
+                MutexLocker lock(m_mutex);
+                auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(decision.delay_ms);
+                while (!m_stopping && std::chrono::steady_clock::now() < until)
+                    m_changed.wait_for(lock, until - std::chrono::steady_clock::now());
+                stopping = m_stopping;
+            }
             record.backoff_ns += monotonic_ns() - begin;
-            record.stages.push_back({ "backoff", begin - detected, monotonic_ns() - begin, true, fmt::format("{} ms", decision.delay_ms) });
-            if (m_stopping) {
+            stages.record("backoff", begin, fmt::format("{} ms", decision.delay_ms));
+            if (stopping) {
                 record.outcome = "kernel stopping";
                 break;
             }
         }
-        auto path = decision.action == RecoveryAction::Replace ? decision.replacement : driver->status.path;
-        auto started = start_instance(key, *driver, path, &record, detected);
-        std::string missing;
-        if (started) {
-            for (auto const& name : expected_disks) {
-                auto disk = m_kernel.block().find(name);
-                if (!disk || &disk->owner() != *started)
-                    missing = name;
-            }
+        auto path = decision.action == RecoveryAction::Replace ? decision.replacement : driver.status.path;
+        auto started = start_instance(driver, path, &stages);
+        if (!started) {
+            // The new instance did not come up: that is another failure.
+            logger()->error("{}: restart failed: {}", failed.name(), started.error());
+            failure = { .cause = FailureCause::StartFailure, .module = failed.name(), .message = started.error().message(),
+                .detected_ns = monotonic_ns(), .when = std::chrono::system_clock::now() };
+            MutexLocker lock(m_mutex);
+            driver.status.failures++;
+            continue;
         }
-        if (started && !missing.empty()) {
+        auto* fresh = *started;
+        std::string missing;
+        stages.run("devices-back", [&]() -> Result<std::string> {
+            missing = missing_devices(*fresh, held);
+            if (!missing.empty())
+                return make_error(ErrorCode::FailedPrecondition, "{} was not registered again", missing);
+            return fmt::format("{} devices", held.size());
+        });
+        {
+            MutexLocker lock(m_mutex);
+            driver.status.module = fresh;
+            driver.status.path = path;
+            driver.status.restarts++;
+        }
+        if (!missing.empty()) {
             // Up, but not serving: a failure of the new instance, recovered on its own.
-            {
-                std::scoped_lock lock(m_mutex);
-                driver->status.module = *started;
-                driver->status.path = path;
-                driver->status.restarts++;
-            }
             record.outcome = fmt::format("restarted without registering {}: recovered again", missing);
-            (*started)->fail({ .cause = FailureCause::StartFailure, .module = module.name(),
+            fresh->fail({ .cause = FailureCause::StartFailure, .module = failed.name(),
                 .message = fmt::format("re-initialized without registering {} (initialization skipped?)", missing) });
             break;
         }
-        if (started) {
-            auto* fresh = *started;
-            stage("enable-interrupts", [&] {
-                unsigned lines = 0;
-                for (auto const& object : fresh->tracker().list()) {
-                    if (object.type == ObjectType::Irq)
-                        ++lines;
-                }
-                return fmt::format("{} lines", lines);
-            });
-            if (m_options.on_restarted)
-                m_options.on_restarted(*fresh);
-            std::scoped_lock lock(m_mutex);
-            driver->status.module = fresh;
-            driver->status.path = path;
-            driver->status.restarts++;
-            driver->status.state = DriverState::Live;
-            record.outcome = decision.action == RecoveryAction::Replace ? fmt::format("replaced by {}", path) : "restarted";
-            break;
+        enable_interrupts(stages, *fresh);
+        for (auto* observer : observers())
+            observer->driver_restarted(*fresh);
+        {
+            MutexLocker lock(m_mutex);
+            // A failure of the fresh instance may already be queued: it stays Recovering.
+            if (driver.queue.empty())
+                driver.status.state = DriverState::Live;
         }
-        // The new instance did not come up: that is another failure.
-        logger()->error("{}: restart failed: {}", module.name(), started.error());
-        failure = { .cause = FailureCause::StartFailure, .module = module.name(), .message = started.error().message(),
-            .detected_ns = monotonic_ns(), .when = std::chrono::system_clock::now() };
-        std::scoped_lock lock(m_mutex);
-        driver->status.failures++;
+        record.outcome = decision.action == RecoveryAction::Replace ? fmt::format("replaced by {}", path) : "restarted";
+        break;
     }
     record.total_ns = monotonic_ns() - detected;
-    logger()->warn("{}: {} ({} after detection)", module.name(), record.outcome, format_duration_ns(record.total_ns));
-    std::scoped_lock lock(m_mutex);
+    logger()->warn("{}: {} ({} after detection)", failed.name(), record.outcome, format_duration_ns(record.total_ns));
+    MutexLocker lock(m_mutex);
     m_history.push_back(std::move(record));
     while (m_history.size() > history_limit)
         m_history.pop_front();
@@ -370,24 +508,24 @@ void RecoveryManager::recover(std::string const& key, IsolatedModule& module)
 
 std::vector<DriverStatus> RecoveryManager::drivers() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     std::vector<DriverStatus> result;
     for (auto const& [name, driver] : m_drivers)
-        result.push_back(driver.status);
+        result.push_back(driver->status);
     return result;
 }
 
 std::optional<DriverStatus> RecoveryManager::driver(std::string const& name) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (auto it = m_drivers.find(name); it != m_drivers.end())
-        return it->second.status;
+        return it->second->status;
     return std::nullopt;
 }
 
 std::vector<RecoveryRecord> RecoveryManager::history() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return { m_history.begin(), m_history.end() };
 }
 

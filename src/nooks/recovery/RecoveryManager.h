@@ -4,35 +4,44 @@
 // The recovery manager: brings failed isolated drivers back.
 //
 // When a driver fails (any detection path ends in IsolatedModule::fail), the
-// manager runs these stages on its own thread, each timed and logged:
+// manager runs these stages on that driver's own recovery thread, each timed
+// and logged:
 //
 //   disable-interrupts  mask the driver's interrupt lines
 //   unwind              calls into the driver fail; wait until no kernel thread is inside
 //   release             everything the tracker says it held (timers, work, IRQs,
-//                       DMA, windows, disks; in shadow mode the class keeps what
-//                       the kernel still uses)
+//                       DMA, windows) and what it registered with each class
+//                       (in shadow mode the class's shadow keeps what the
+//                       kernel still uses)
 //   reset-device        power-cycle the devices it had bound
 //   unload              end the domain; retire the module
 //   policy              ask the user-mode agent (or apply the built-in policy):
 //                       restart, restart after a delay, give up, or replace the binary
+//   backoff             the policy's delay, if any
 //   reload              a fresh copy of the driver file in a new domain (clean data)
 //   reinit              the kernel's initialization sequence: module init, probe
-//   enable-interrupts   check the new driver's lines are live
+//   devices-back        every device the driver had registered with a class is
+//                       registered again by the new instance (else: a failure of it)
+//   enable-interrupts   every interrupt line of the new instance is live
 //
-// Failures are processed one at a time, in order. A failure during reload or
-// reinit counts as another failure and goes through the policy again.
+// The manager knows no class: it asks the kernel's classes what a driver held
+// (DriverClass::devices_of) and tells its observers (the shadow drivers) when
+// a driver is back or given up. Each driver has its own thread: failures of
+// one driver are processed one at a time, in order, and one driver's backoff
+// or slow restart never delays another's recovery. A failure during reload
+// or reinit counts as another failure and goes through the policy again.
 //
 // Thread-safety: every public method may be called from any thread.
 
 #include "agent/AgentProtocol.h"
-#include "base/ThreadAnnotations.h"
+#include "base/Mutex.h"
 #include "nooks/module/IsolatedModule.h"
 #include "nooks/recovery/Failure.h"
+#include "nooks/recovery/RecoveryObserver.h"
 
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -63,7 +72,7 @@ enum class DriverState : uint8_t { Live, Recovering, Disabled };
 char const* driver_state_name(DriverState state);
 
 struct DriverStatus {
-    std::string name;
+    std::string name;          // the driver instance ("nkdisk@disk0")
     std::string path;          // the binary now loaded (a replacement changes it)
     std::string driver_class;
     DriverState state { DriverState::Live };
@@ -78,10 +87,6 @@ public:
         std::string agent_socket;       // empty: no agent
         std::chrono::milliseconds agent_timeout { 500 };
         PolicyRule builtin { builtin_policy() };
-        // Called after a driver is back (reinit done), e.g. for the shadow driver.
-        std::function<void(IsolatedModule& fresh)> on_restarted;
-        // Called when the policy gives up on a driver (e.g. the shadow fails what it held).
-        std::function<void(IsolatedModule& failed)> on_gave_up;
     };
 
     RecoveryManager(Kernel& kernel, Options options);
@@ -89,8 +94,15 @@ public:
     RecoveryManager(RecoveryManager const&) = delete;
     RecoveryManager& operator=(RecoveryManager const&) = delete;
 
-    // Loads a driver under the manager's care and starts it.
-    Result<IsolatedModule*> load(std::string const& path, std::string const& driver_class, IsolationOptions options);
+    // Observers (the shadow drivers) are told when a driver is back or given
+    // up; they must outlive the manager or be removed first. Not owned.
+    void add_observer(RecoveryObserver& observer);
+    void remove_observer(RecoveryObserver& observer);
+
+    // Loads a driver under the manager's care and starts it. `driver_class`
+    // names its class for policies; `binding` see Kernel::load_module.
+    Result<IsolatedModule*> load(std::string const& path, std::string const& driver_class, IsolationOptions options,
+        std::string const& binding = {});
 
     // Operator: fail the driver now and restart it, or start a disabled one again.
     Result<void> restart(std::string const& driver);
@@ -98,12 +110,12 @@ public:
     void note_injection(std::string const& driver, std::string const& description);
     // An injection aimed at initialization (module_init, bus_probe): armed in the
     // driver's next instance, before its first call.
-    Result<void> inject_at_next_start(std::string const& driver, IsolationOptions::Injection injection, std::string const& description);
+    Result<void> inject_at_next_start(std::string const& driver, abi::InjectionSpec injection, std::string const& description);
     // A repeating injection (a deterministic fault) follows the driver into every
     // new instance until it is disarmed (nullopt).
-    Result<void> set_sticky_injection(std::string const& driver, std::optional<IsolationOptions::Injection> injection);
+    Result<void> set_sticky_injection(std::string const& driver, std::optional<abi::InjectionSpec> injection);
 
-    // Waits until no recovery is queued or running. False on timeout.
+    // Waits until no recovery is queued or running, for any driver. False on timeout.
     bool wait_idle(std::chrono::milliseconds timeout) const;
 
     std::vector<DriverStatus> drivers() const;
@@ -112,39 +124,51 @@ public:
 
 private:
     struct Driver {
+        std::string key; // the driver's name as first loaded; a replacement binary may call itself otherwise
         DriverStatus status;
         IsolationOptions options;
+        std::string binding;
         std::deque<uint64_t> failure_times; // monotonic ns, within the largest window
         std::string injected;
-        std::optional<IsolationOptions::Injection> next_start_injection;
-        std::optional<IsolationOptions::Injection> sticky_injection;
+        std::optional<abi::InjectionSpec> next_start_injection;
+        std::optional<abi::InjectionSpec> sticky_injection;
+        std::deque<IsolatedModule*> queue; // failed instances to recover, in order
+        bool busy { false };
+        std::thread worker;
     };
+    // A device a class held for a driver: it must come back with the next instance.
+    struct HeldDevice {
+        std::string driver_class;
+        std::string name;
+    };
+    class Stages;
 
-    // `key`: the driver's name as first loaded; a replacement binary may call itself otherwise.
-    void watch(IsolatedModule& module, std::string key);
-    void worker();
-    void recover(std::string const& key, IsolatedModule& module);
+    void watch(IsolatedModule& module, Driver& driver);
+    void worker(Driver& driver);
+    void recover(Driver& driver, IsolatedModule& failed);
+    // The stages, in order (see the top of this file).
+    std::vector<HeldDevice> stop_failed(Stages& stages, IsolatedModule& failed);
     PolicyDecision decide(Driver& driver, FailureRecord const& failure, RecoveryRecord& record);
-    Result<IsolatedModule*> start_instance(std::string const& key, Driver& driver, std::string const& path, RecoveryRecord* record,
-        uint64_t detected_ns);
+    Result<IsolatedModule*> start_instance(Driver& driver, std::string const& path, Stages* stages);
+    std::string missing_devices(IsolatedModule& fresh, std::vector<HeldDevice> const& held) const;
+    void enable_interrupts(Stages& stages, IsolatedModule& fresh);
+    std::vector<RecoveryObserver*> observers() const;
 
     Kernel& m_kernel;
     Options m_options;
     // Failure listeners hold this while they queue a job; closing it (in the
     // destructor) guarantees none touches the manager afterwards.
     struct Gate {
-        std::mutex mutex;
-        bool open { true };
+        Mutex mutex;
+        bool open NK_GUARDED_BY(mutex) { true };
     };
     std::shared_ptr<Gate> m_gate { std::make_shared<Gate>() };
-    mutable std::mutex m_mutex;
-    mutable std::condition_variable m_changed;
-    std::map<std::string, Driver> m_drivers NK_GUARDED_BY(m_mutex);
-    std::deque<std::pair<std::string, IsolatedModule*>> m_queue NK_GUARDED_BY(m_mutex);
+    mutable Mutex m_mutex;
+    mutable ConditionVariable m_changed;
+    std::map<std::string, std::unique_ptr<Driver>> m_drivers NK_GUARDED_BY(m_mutex);
+    std::vector<RecoveryObserver*> m_observers NK_GUARDED_BY(m_mutex);
     std::deque<RecoveryRecord> m_history NK_GUARDED_BY(m_mutex);
-    bool m_busy NK_GUARDED_BY(m_mutex) { false };
     bool m_stopping NK_GUARDED_BY(m_mutex) { false };
-    std::thread m_thread;
 };
 
 } // namespace nk

@@ -12,7 +12,7 @@
 //
 // Thread-safety: all methods may be called from any domain thread.
 
-#include "nooks/abi/Layout.h"
+#include "nooks/domain/Layout.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -212,18 +212,21 @@ void Runtime::worker(unsigned channel)
         abi::Message answer {};
         answer.kind = static_cast<uint32_t>(abi::MessageKind::Return);
         answer.id = message.id;
-        answer.result = dispatch(message, answer.result_word);
+        answer.result = dispatch(channel, message);
         send(channel, answer);
     }
 }
 
-int64_t Runtime::dispatch(abi::Message const& message, uint64_t& word)
+int64_t Runtime::dispatch(unsigned channel, abi::Message const& message)
 {
     // Kernel calls queued for "the next crossing" run before the crossing's own call.
     drain_kernel_deferred();
-    if (message.id >= abi::driver_entry_count)
-        die(abi::FaultKind::RuntimeError, "the kernel called an unknown entry point");
-    return run_entry(static_cast<abi::DriverEntry>(message.id), message.words, word);
+    auto const& kernel = *reinterpret_cast<abi::KernelChannel const*>(m_kernel_area + abi::kernel_channels_offset + channel * abi::channel_size);
+    if (message.payload_offset > sizeof(kernel.payload) || message.payload_size > sizeof(kernel.payload) - message.payload_offset)
+        die(abi::FaultKind::RuntimeError, "the kernel sent arguments outside the channel");
+    // The arguments stay where the kernel wrote them: read-only here, so the
+    // driver's view of them (a request) cannot be changed by the driver.
+    return run_entry(static_cast<abi::DriverEntry>(message.id), kernel.payload + message.payload_offset, message.payload_size);
 }
 
 void Runtime::drain_kernel_deferred()
@@ -237,19 +240,17 @@ void Runtime::drain_kernel_deferred()
     tail = const_cast<std::atomic<uint64_t>&>(ring.tail).load(std::memory_order_acquire);
     while (head < tail) {
         auto slot = head % abi::kernel_deferred_capacity;
-        abi::KernelDeferredCall entry;
-        std::memcpy(&entry, &ring.entries[slot], sizeof(entry));
-        if (entry.sequence != head + 1 || entry.id >= abi::driver_entry_count)
+        auto const& entry = ring.entries[slot];
+        if (entry.sequence != head + 1 || entry.size > sizeof(entry.args))
             die(abi::FaultKind::RuntimeError, "kernel deferred queue out of order");
-        uint64_t word = 0;
-        m_header->kernel_deferred_results[slot] = run_entry(static_cast<abi::DriverEntry>(entry.id), entry.words, word);
+        // In place, read-only: the kernel does not reuse the slot before the head passes it.
+        m_header->kernel_deferred_results[slot] = run_entry(static_cast<abi::DriverEntry>(entry.id), entry.args, entry.size);
         ++head;
         m_header->kernel_deferred_head.store(head, std::memory_order_release);
     }
 }
 
-KernelReply Runtime::call(abi::KernelCall id, std::initializer_list<uint64_t> words, std::span<std::byte const> payload,
-    std::span<std::byte> reply)
+KernelReply Runtime::call(abi::KernelCall id, std::span<std::byte const> args, std::span<std::byte> reply)
 {
     int channel = tls_channel;
     if (channel < 0)
@@ -259,16 +260,16 @@ KernelReply Runtime::call(abi::KernelCall id, std::initializer_list<uint64_t> wo
     auto const& kernel = *reinterpret_cast<abi::KernelChannel const*>(m_kernel_area + abi::kernel_channels_offset + unsigned(channel) * abi::channel_size);
 
     auto frame = state.payload_top;
-    if (frame + align_up(payload.size()) > sizeof(domain.payload) || words.size() > abi::max_words)
-        die(abi::FaultKind::RuntimeError, "kernel call payload too large (nesting too deep?)");
-    std::memcpy(domain.payload + frame, payload.data(), payload.size());
+    if (frame + align_up(args.size()) > sizeof(domain.payload))
+        die(abi::FaultKind::RuntimeError, "kernel call arguments do not fit the channel (nesting too deep?)");
+    if (!args.empty())
+        std::memcpy(domain.payload + frame, args.data(), args.size());
     abi::Message message {};
     message.kind = static_cast<uint32_t>(abi::MessageKind::Call);
     message.id = static_cast<uint32_t>(id);
     message.payload_offset = frame;
-    message.payload_size = static_cast<uint32_t>(payload.size());
-    std::copy(words.begin(), words.end(), message.words);
-    state.payload_top = frame + align_up(payload.size());
+    message.payload_size = static_cast<uint32_t>(args.size());
+    state.payload_top = frame + align_up(args.size());
     send(static_cast<unsigned>(channel), message);
 
     for (;;) {
@@ -289,25 +290,25 @@ KernelReply Runtime::call(abi::KernelCall id, std::initializer_list<uint64_t> wo
         abi::Message answer {};
         answer.kind = static_cast<uint32_t>(abi::MessageKind::Return);
         answer.id = incoming.id;
-        answer.result = dispatch(incoming, answer.result_word);
+        answer.result = dispatch(static_cast<unsigned>(channel), incoming);
         send(static_cast<unsigned>(channel), answer);
     }
 }
 
-void Runtime::defer(abi::KernelCall id, uint64_t a, uint64_t b, uint64_t c)
+void Runtime::defer(abi::KernelCall id, std::span<std::byte const> args)
 {
     int channel = tls_channel;
     if (channel < 0)
         die(abi::FaultKind::RuntimeError, "kernel API called outside a domain worker");
     auto& state = m_channels[static_cast<unsigned>(channel)];
     if (state.deferred == abi::deferred_capacity)
-        call(abi::KernelCall::flush, {}); // carries the full queue; the kernel empties it
+        call<abi::KernelCall::flush>({}); // carries the full queue; the kernel empties it
     auto& domain = *reinterpret_cast<abi::DomainChannel*>(m_domain_area + abi::domain_channels_offset + unsigned(channel) * abi::channel_size);
     auto& entry = domain.deferred[state.deferred++];
     entry.id = static_cast<uint32_t>(id);
-    entry.words[0] = a;
-    entry.words[1] = b;
-    entry.words[2] = c;
+    entry.size = static_cast<uint32_t>(args.size());
+    if (!args.empty())
+        std::memcpy(entry.args, args.data(), args.size());
 }
 
 // --- Tables ------------------------------------------------------------------

@@ -10,14 +10,13 @@
 // kernel thread waiting on the other end. A worker's channel is thread-local;
 // a driver -> kernel call goes out on the calling worker's channel.
 
-#include "nooks/abi/Layout.h"
+#include "nooks/domain/Layout.h"
 #include "nooks/runtime/Heap.h"
 
 #include <nooks/kernel.h>
 
 #include <array>
 #include <cstdint>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,11 +52,21 @@ public:
     Heap& heap() { return *m_heap; }
     nk_module const* module() const { return m_module; }
 
-    // Driver -> kernel, synchronous. The reply payload (if any) is copied into `reply`.
-    KernelReply call(abi::KernelCall id, std::initializer_list<uint64_t> words, std::span<std::byte const> payload = {},
-        std::span<std::byte> reply = {});
+    // Driver -> kernel, synchronous: `args` is the call's arguments struct
+    // (src/abi). The reply payload (if any) is copied into `reply`.
+    template<abi::KernelCall Call>
+    KernelReply call(typename abi::KernelCallTraits<Call>::Args const& args, std::span<std::byte> reply = {})
+    {
+        static_assert(abi::KernelCallTraits<Call>::delivery == abi::Delivery::Sync);
+        return call(Call, bytes_of(args), reply);
+    }
     // Driver -> kernel, deferred to the next message on this channel.
-    void defer(abi::KernelCall id, uint64_t a, uint64_t b, uint64_t c);
+    template<abi::KernelCall Call>
+    void defer(typename abi::KernelCallTraits<Call>::Args const& args)
+    {
+        static_assert(abi::KernelCallTraits<Call>::delivery == abi::Delivery::Deferred);
+        defer(Call, bytes_of(args));
+    }
 
     // Driver functions the kernel may name by handle (never by address).
     uint64_t function_handle(void const* function);
@@ -77,12 +86,19 @@ public:
 
 private:
     Runtime() = default;
+    template<typename Args>
+    static std::span<std::byte const> bytes_of(Args const& args)
+    {
+        return { reinterpret_cast<std::byte const*>(&args), abi::wire_size<Args> };
+    }
+    KernelReply call(abi::KernelCall id, std::span<std::byte const> args, std::span<std::byte> reply);
+    void defer(abi::KernelCall id, std::span<std::byte const> args);
     void worker(unsigned channel);
     // Waits for the kernel's next message on `channel`; returns it (copied).
     abi::Message receive(unsigned channel);
     void send(unsigned channel, abi::Message& message);
     KernelReply handle_kernel_call_while_waiting(unsigned channel, abi::Message const& message);
-    int64_t dispatch(abi::Message const& message, uint64_t& word);
+    int64_t dispatch(unsigned channel, abi::Message const& message);
     void drain_kernel_deferred();
 
     abi::Bootstrap const* m_bootstrap { nullptr };

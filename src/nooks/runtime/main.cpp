@@ -66,9 +66,8 @@ int main(int argc, char** argv)
     if (auto name = validate_module_descriptor(runtime.module(), bootstrap.driver_path); !name)
         runtime.die(abi::FaultKind::RuntimeError, name.error().message().c_str());
 
-    if (bootstrap.inject_armed != 0)
-        runtime::arm_injection(bootstrap.inject_fault, bootstrap.inject_entry, bootstrap.inject_after,
-            bootstrap.inject_has_sector != 0 ? bootstrap.inject_sector : ~0ull, bootstrap.inject_repeat != 0);
+    if (bootstrap.injection.armed != 0 && runtime::arm_injection(bootstrap.injection) != 0)
+        runtime.die(abi::FaultKind::RuntimeError, "the injection in the bootstrap page is malformed");
     runtime.ready();
     // The workers serve; this thread has nothing left to do.
     std::atomic<uint32_t> forever { 0 };

@@ -4,12 +4,26 @@
 #include "base/Clock.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <optional>
 
 namespace nk {
 
 // Top byte of every handle: a non-canonical address on x86-64.
 static constexpr uint64_t handle_tag = 0x7eull << 56;
+
+namespace {
+
+std::array<std::atomic<char const*>, 256>& class_type_names()
+{
+    static std::array<std::atomic<char const*>, 256> names {};
+    return names;
+}
+
+} // namespace
+
+void name_object_type(ObjectType type, char const* name) { class_type_names()[static_cast<uint8_t>(type)].store(name, std::memory_order_release); }
 
 char const* object_type_name(ObjectType type)
 {
@@ -21,12 +35,11 @@ char const* object_type_name(ObjectType type)
     case ObjectType::Irq: return "irq";
     case ObjectType::Timer: return "timer";
     case ObjectType::Work: return "work";
-    case ObjectType::Disk: return "disk";
-    case ObjectType::Request: return "request";
     case ObjectType::Lock: return "lock";
     case ObjectType::Memory: return "memory";
     }
-    return "?";
+    auto const* name = class_type_names()[static_cast<uint8_t>(type)].load(std::memory_order_acquire);
+    return name != nullptr ? name : "?";
 }
 
 char const* lifetime_name(Lifetime lifetime)
@@ -44,10 +57,9 @@ uint64_t ObjectTracker::make_handle(ObjectType type, uint16_t generation, uint32
     return handle_tag | (uint64_t(type) << 48) | (uint64_t(generation) << 32) | index;
 }
 
-uint64_t ObjectTracker::add(ObjectType type, Lifetime lifetime, void* object, uint64_t key, std::string description,
-    std::function<void()> release)
+uint64_t ObjectTracker::add(TrackedObject object, std::function<void()> release)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     uint32_t index = 0;
     if (!m_free.empty()) {
         index = m_free.back();
@@ -61,7 +73,10 @@ uint64_t ObjectTracker::add(ObjectType type, Lifetime lifetime, void* object, ui
     slot.live = true;
     slot.order = ++m_order;
     slot.release = std::move(release);
-    slot.object = TrackedObject { make_handle(type, slot.generation, index), type, lifetime, object, key, std::move(description), monotonic_ns() };
+    object.handle = make_handle(object.type, slot.generation, index);
+    object.created_ns = monotonic_ns();
+    slot.object = std::move(object);
+    ++m_live;
     return slot.object.handle;
 }
 
@@ -72,7 +87,7 @@ Result<TrackedRef> ObjectTracker::lookup(uint64_t handle, ObjectType type, char 
     auto index = static_cast<uint32_t>(handle & 0xffff'ffffu);
     auto generation = static_cast<uint16_t>((handle >> 32) & 0xffff);
     auto handle_type = static_cast<ObjectType>((handle >> 48) & 0xff);
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (index >= m_slots.size())
         return make_error(ErrorCode::InvalidArgument, "{}: {}: {:#x} names no object this driver holds", function, parameter, handle);
     auto const& slot = m_slots[index];
@@ -87,7 +102,7 @@ Result<TrackedRef> ObjectTracker::lookup(uint64_t handle, ObjectType type, char 
 
 std::optional<TrackedObject> ObjectTracker::find_by_key(ObjectType type, uint64_t key) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto const& slot : m_slots) {
         if (slot.live && slot.object.type == type && slot.object.key == key)
             return slot.object;
@@ -97,7 +112,7 @@ std::optional<TrackedObject> ObjectTracker::find_by_key(ObjectType type, uint64_
 
 std::optional<uint64_t> ObjectTracker::handle_of(ObjectType type, void const* object) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto const& slot : m_slots) {
         if (slot.live && slot.object.type == type && slot.object.object == object)
             return slot.object.handle;
@@ -109,7 +124,7 @@ Result<void> ObjectTracker::remove(uint64_t handle)
 {
     auto index = static_cast<uint32_t>(handle & 0xffff'ffffu);
     auto generation = static_cast<uint16_t>((handle >> 32) & 0xffff);
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if ((handle & (0xffull << 56)) != handle_tag || index >= m_slots.size() || !m_slots[index].live
         || m_slots[index].generation != generation)
         return make_error(ErrorCode::NotFound, "tracker: {:#x} is not tracked", handle);
@@ -118,6 +133,7 @@ Result<void> ObjectTracker::remove(uint64_t handle)
     slot.release = nullptr;
     slot.object = {};
     m_free.push_back(index);
+    --m_live;
     return {};
 }
 
@@ -126,7 +142,7 @@ void ObjectTracker::release_all()
     for (;;) {
         std::function<void()> release;
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             Slot* newest = nullptr;
             for (auto& slot : m_slots) {
                 if (slot.live && (newest == nullptr || slot.order > newest->order))
@@ -139,6 +155,7 @@ void ObjectTracker::release_all()
             newest->release = nullptr;
             newest->object = {};
             m_free.push_back(static_cast<uint32_t>(newest - m_slots.data()));
+            --m_live;
         }
         if (release)
             release();
@@ -149,7 +166,7 @@ std::vector<TrackedObject> ObjectTracker::list() const
 {
     std::vector<std::pair<uint64_t, TrackedObject>> ordered;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto const& slot : m_slots) {
             if (slot.live)
                 ordered.emplace_back(slot.order, slot.object);
@@ -164,14 +181,8 @@ std::vector<TrackedObject> ObjectTracker::list() const
 
 size_t ObjectTracker::count() const
 {
-    std::scoped_lock lock(m_mutex);
-    return static_cast<size_t>(std::ranges::count_if(m_slots, [](auto const& slot) { return slot.live; }));
-}
-
-size_t ObjectTracker::count(ObjectType type) const
-{
-    std::scoped_lock lock(m_mutex);
-    return static_cast<size_t>(std::ranges::count_if(m_slots, [&](auto const& slot) { return slot.live && slot.object.type == type; }));
+    MutexLocker lock(m_mutex);
+    return m_live;
 }
 
 } // namespace nk

@@ -18,18 +18,20 @@
 // Thread-safety: all methods may be called from any kernel thread. Release
 // functions are called without the tracker lock held.
 
+#include "abi/Interface.h"
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
+#include "base/Mutex.h"
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace nk {
 
+// The core types; a class's own types come from class_object_type() and are
+// named by the class (name_object_type) when its wrappers are made.
 enum class ObjectType : uint8_t {
     Device = 1,
     BusDriver,
@@ -38,11 +40,14 @@ enum class ObjectType : uint8_t {
     Irq,
     Timer,
     Work,
-    Disk,
-    Request, // listed from the disks' queues, not tracked one by one
-    Lock,    // listed from the domain's lock table
-    Memory,  // listed from the domain's heap counters
+    Lock,   // listed from the domain's lock table
+    Memory, // listed from the domain's heap counters
 };
+
+// Type `index` (0..7) of class `id` (a block disk, a net device...).
+constexpr ObjectType class_object_type(abi::ClassId id, unsigned index) { return static_cast<ObjectType>(32 + 8 * static_cast<unsigned>(id) + index); }
+// Gives a class's type its name (for messages and `nooks ctl objects`). Any thread.
+void name_object_type(ObjectType type, char const* name);
 
 enum class Lifetime : uint8_t {
     Call,      // valid for one call
@@ -59,6 +64,8 @@ struct TrackedObject {
     Lifetime lifetime {};
     void* object { nullptr };  // the kernel's object (never shown to the driver)
     uint64_t key { 0 };        // a type-specific lookup key (irq number, dma address, driver struct address)
+    uint64_t address { 0 };    // the driver memory it covers, if any (a DMA buffer's CPU address)
+    uint64_t length { 0 };
     std::string description;   // for `nooks ctl objects`
     uint64_t created_ns { 0 };
 };
@@ -75,9 +82,9 @@ public:
     ObjectTracker(ObjectTracker const&) = delete;
     ObjectTracker& operator=(ObjectTracker const&) = delete;
 
-    // Tracks an object; `release` undoes it on the driver's failure.
-    uint64_t add(ObjectType type, Lifetime lifetime, void* object, uint64_t key, std::string description,
-        std::function<void()> release);
+    // Tracks `object` (its handle and creation time are filled in); `release`
+    // undoes it on the driver's failure. Returns the handle.
+    uint64_t add(TrackedObject object, std::function<void()> release);
 
     // The live object `handle` names, if it has type `type`. The error names
     // `function` and `parameter` and says what was wrong (not a handle, stale,
@@ -96,7 +103,6 @@ public:
 
     std::vector<TrackedObject> list() const;
     size_t count() const;
-    size_t count(ObjectType type) const;
 
 private:
     struct Slot {
@@ -109,10 +115,11 @@ private:
 
     static uint64_t make_handle(ObjectType type, uint16_t generation, uint32_t index);
 
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     std::vector<Slot> m_slots NK_GUARDED_BY(m_mutex);
     std::vector<uint32_t> m_free NK_GUARDED_BY(m_mutex);
     uint64_t m_order NK_GUARDED_BY(m_mutex) { 0 };
+    size_t m_live NK_GUARDED_BY(m_mutex) { 0 };
 };
 
 } // namespace nk

@@ -3,6 +3,7 @@
 
 #include "base/Clock.h"
 #include "nooks/domain/DomainMemory.h"
+#include "nooks/domain/Layout.h"
 #include "nooks/xpc/Futex.h"
 
 #include <cstring>
@@ -47,7 +48,7 @@ XpcEndpoint::XpcEndpoint(DomainMemory& memory, XpcHandler& handler, Options opti
 XpcEndpoint::~XpcEndpoint()
 {
     {
-        std::scoped_lock lock(m_defer_mutex);
+        MutexLocker lock(m_defer_mutex);
         m_stopping = true;
     }
     m_defer_changed.notify_all();
@@ -118,13 +119,13 @@ void XpcEndpoint::release_channel(unsigned index)
     m_free_generation.notify_one();
 }
 
-Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t const> words, std::span<std::byte const> payload,
-    unsigned payload_word_index)
+Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte const> args)
 {
     if (failed())
         return make_error(ErrorCode::DriverFailed, "driver has failed");
-    if (words.size() > abi::max_words)
-        return make_error(ErrorCode::InvalidArgument, "xpc {}: too many words", abi::name_of(entry));
+    if (args.size() != abi::args_size_of(entry))
+        return make_error(ErrorCode::Internal, "xpc {}: {} bytes of arguments, the entry takes {}", abi::name_of(entry), args.size(),
+            abi::args_size_of(entry));
 
     // Nested inside a call the domain made on one of our channels: reuse it.
     bool nested = false;
@@ -143,7 +144,7 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t co
     auto& kernel = m_memory.kernel_channel(index);
     auto& domain = m_memory.domain_channel(index);
     auto const frame = channel.payload_top;
-    auto const frame_size = align_up(payload.size());
+    auto const frame_size = align_up(args.size());
     if (frame + frame_size > sizeof(kernel.payload)) {
         if (!nested)
             release_channel(index);
@@ -160,13 +161,9 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<uint64_t co
     message.kind = static_cast<uint32_t>(abi::MessageKind::Call);
     message.id = static_cast<uint32_t>(entry);
     message.payload_offset = frame;
-    message.payload_size = static_cast<uint32_t>(payload.size());
-    std::copy(words.begin(), words.end(), message.words);
-    if (!payload.empty()) {
-        std::memcpy(kernel.payload + frame, payload.data(), payload.size());
-        if (payload_word_index < abi::max_words)
-            message.words[payload_word_index] = reinterpret_cast<uint64_t>(kernel.payload + frame);
-    }
+    message.payload_size = static_cast<uint32_t>(args.size());
+    if (!args.empty())
+        std::memcpy(kernel.payload + frame, args.data(), args.size());
     message.depth = static_cast<uint32_t>(active_channels.size());
     channel.payload_top = frame + frame_size;
 
@@ -263,14 +260,18 @@ Result<void> XpcEndpoint::run_deferred_from_domain(unsigned index, uint32_t coun
         return std::unexpected(failure(ErrorCode::Internal, fmt::format("protocol violation: {} deferred calls (at most {})", count, abi::deferred_capacity)));
     auto& domain = m_memory.domain_channel(index);
     for (uint32_t i = 0; i < count; ++i) {
+        // Copied out of shared memory before anything looks at it.
         abi::DeferredCall entry;
         std::memcpy(&entry, &domain.deferred[i], sizeof(entry));
-        if (entry.id >= abi::kernel_call_count || abi::delivery_of(static_cast<abi::KernelCall>(entry.id)) != abi::Delivery::Deferred)
-            return std::unexpected(failure(ErrorCode::Internal, fmt::format("protocol violation: deferred call id {}", entry.id)));
         auto id = static_cast<abi::KernelCall>(entry.id);
+        if (!abi::valid(id) || abi::delivery_of(id) != abi::Delivery::Deferred)
+            return std::unexpected(failure(ErrorCode::Internal, fmt::format("protocol violation: deferred call id {}", entry.id)));
+        if (entry.size > sizeof(entry.args))
+            return std::unexpected(failure(ErrorCode::Internal, fmt::format("protocol violation: {} with {} bytes of arguments", abi::name_of(id), entry.size)));
         bump(m_counters.deferred_in);
         bump(m_counters.per_kernel_call[entry.id]);
-        auto handled = m_handler.handle_deferred(id, std::span<uint64_t const, 3>(entry.words, 3));
+        IncomingCall call { id, std::span<std::byte const>(entry.args, entry.size), index };
+        auto handled = m_handler.handle_deferred(call);
         if (!handled)
             return std::unexpected(failure(handled.error().code(), handled.error().message()));
     }
@@ -281,17 +282,15 @@ Result<void> XpcEndpoint::serve_call(unsigned index, abi::Message const& message
 {
     auto& kernel = m_memory.kernel_channel(index);
     auto& domain = m_memory.domain_channel(index);
-    if (message.id >= abi::kernel_call_count || abi::delivery_of(static_cast<abi::KernelCall>(message.id)) != abi::Delivery::Sync)
+    auto id = static_cast<abi::KernelCall>(message.id);
+    if (!abi::valid(id) || abi::delivery_of(id) != abi::Delivery::Sync)
         return std::unexpected(failure(ErrorCode::Internal, fmt::format("protocol violation: call id {}", message.id)));
     if (message.payload_offset > sizeof(domain.payload) || message.payload_size > sizeof(domain.payload) - message.payload_offset)
-        return std::unexpected(failure(ErrorCode::Internal, fmt::format("{}: payload outside the channel", abi::name_of(static_cast<abi::KernelCall>(message.id)))));
+        return std::unexpected(failure(ErrorCode::Internal, fmt::format("{}: arguments outside the channel", abi::name_of(id))));
 
-    // Decode: the payload is copied into kernel memory before anything looks at it.
-    std::vector<std::byte> payload(message.payload_size);
-    if (!payload.empty())
-        std::memcpy(payload.data(), domain.payload + message.payload_offset, payload.size());
-    IncomingCall call { static_cast<abi::KernelCall>(message.id), {}, payload, index };
-    std::copy(std::begin(message.words), std::end(message.words), call.words.begin());
+    // The arguments stay in shared memory until the wrapper decodes them: it
+    // copies them into a typed struct once, then checks the copy.
+    IncomingCall call { id, std::span<std::byte const>(domain.payload + message.payload_offset, message.payload_size), index };
     bump(m_counters.kernel_calls);
     bump(m_counters.per_kernel_call[message.id]);
 
@@ -320,16 +319,17 @@ Result<void> XpcEndpoint::serve_call(unsigned index, abi::Message const& message
     return {};
 }
 
-Result<uint64_t> XpcEndpoint::defer(abi::DriverEntry entry, std::span<uint64_t const> words)
+Result<uint64_t> XpcEndpoint::defer(abi::DriverEntry entry, std::span<std::byte const> args)
 {
     if (failed())
         return make_error(ErrorCode::DriverFailed, "driver has failed");
-    if (words.size() > abi::max_words)
-        return make_error(ErrorCode::InvalidArgument, "xpc defer {}: too many words", abi::name_of(entry));
+    if (args.size() != abi::args_size_of(entry))
+        return make_error(ErrorCode::Internal, "xpc defer {}: {} bytes of arguments, the entry takes {}", abi::name_of(entry), args.size(),
+            abi::args_size_of(entry));
     auto& ring = m_memory.kernel_deferred();
     uint64_t sequence = 0;
     {
-        std::unique_lock lock(m_defer_mutex);
+        MutexLocker lock(m_defer_mutex);
         auto slot = m_defer_tail % abi::kernel_deferred_capacity;
         auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
         if (m_uncollected[slot] || m_defer_tail - std::min(consumed, m_defer_tail) >= abi::kernel_deferred_capacity) {
@@ -343,8 +343,9 @@ Result<uint64_t> XpcEndpoint::defer(abi::DriverEntry entry, std::span<uint64_t c
         auto& out = ring.entries[slot];
         out.sequence = sequence;
         out.id = static_cast<uint32_t>(entry);
-        std::fill(std::begin(out.words), std::end(out.words), 0);
-        std::copy(words.begin(), words.end(), out.words);
+        out.size = static_cast<uint32_t>(args.size());
+        if (!args.empty())
+            std::memcpy(out.args, args.data(), args.size());
         m_uncollected[slot] = true;
         ring.tail.store(sequence, std::memory_order_release);
     }
@@ -355,7 +356,7 @@ Result<uint64_t> XpcEndpoint::defer(abi::DriverEntry entry, std::span<uint64_t c
 
 Result<int64_t> XpcEndpoint::collect(uint64_t sequence)
 {
-    std::scoped_lock lock(m_defer_mutex);
+    MutexLocker lock(m_defer_mutex);
     auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
     auto slot = (sequence - 1) % abi::kernel_deferred_capacity;
     if (sequence == 0 || sequence > consumed || !m_uncollected[slot])
@@ -366,7 +367,7 @@ Result<int64_t> XpcEndpoint::collect(uint64_t sequence)
 
 void XpcEndpoint::flusher()
 {
-    std::unique_lock lock(m_defer_mutex);
+    MutexLocker lock(m_defer_mutex);
     while (!m_stopping && !failed()) {
         auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
         if (consumed >= m_defer_tail) {

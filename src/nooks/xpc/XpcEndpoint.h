@@ -31,21 +31,22 @@
 // the call returns that error. After fail(),
 // every waiter returns DriverFailed at once and new calls fail immediately.
 
+#include "abi/Interface.h"
 #include "base/Error.h"
-#include "base/ThreadAnnotations.h"
-#include "nooks/abi/Layout.h"
+#include "base/Mutex.h"
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <thread>
 #include <vector>
 
 namespace nk {
 
+namespace abi {
+struct Message;
+}
 class DomainMemory;
 
 struct XpcReply {
@@ -53,12 +54,14 @@ struct XpcReply {
     uint64_t word { 0 };
 };
 
-// A driver -> kernel call, copied out of shared memory (the domain cannot
-// change it any more) but not checked yet: everything in it is untrusted.
+// A driver -> kernel call: its id (valid, and of the delivery it arrived by)
+// and its arguments, not checked yet: everything in them is untrusted. For a
+// synchronous call `args` is still in shared memory, where the domain may
+// change it: the wrapper copies it out once (ClassWrappers::decode) and looks
+// only at its copy. A deferred call's arguments are the endpoint's own copy.
 struct IncomingCall {
     abi::KernelCall id;
-    std::array<uint64_t, abi::max_words> words;
-    std::span<std::byte const> payload;
+    std::span<std::byte const> args;
     unsigned channel;
 };
 
@@ -76,7 +79,7 @@ public:
     // parameter): the driver has failed.
     virtual Result<XpcReply> handle_call(IncomingCall const& call, ReplyPayload& reply) = 0;
     // A deferred call (no answer). An error means it was rejected.
-    virtual Result<void> handle_deferred(abi::KernelCall id, std::span<uint64_t const, 3> words) = 0;
+    virtual Result<void> handle_deferred(IncomingCall const& call) = 0;
 };
 
 class XpcEndpoint {
@@ -107,14 +110,23 @@ public:
     XpcEndpoint(XpcEndpoint const&) = delete;
     XpcEndpoint& operator=(XpcEndpoint const&) = delete;
 
-    // Calls `entry` in the domain with `words`; `payload` is copied into the
-    // kernel half of the channel (read-only for the driver) and its address in
-    // the domain is passed as `payload_word_index` word if that is < max_words.
-    Result<XpcReply> call(abi::DriverEntry entry, std::span<uint64_t const> words, std::span<std::byte const> payload = {},
-        unsigned payload_word_index = abi::max_words);
+    // Calls `entry` in the domain. `args` (exactly the entry's arguments
+    // struct, see src/abi) is copied into the kernel half of the channel,
+    // read-only for the driver. The reply is untrusted.
+    Result<XpcReply> call(abi::DriverEntry entry, std::span<std::byte const> args);
+    template<abi::DriverEntry Entry>
+    Result<XpcReply> call(typename abi::DriverEntryTraits<Entry>::Args const& args)
+    {
+        return call(Entry, bytes_of(args));
+    }
 
     // Queues `entry` for the next crossing. Returns its sequence number.
-    Result<uint64_t> defer(abi::DriverEntry entry, std::span<uint64_t const> words);
+    Result<uint64_t> defer(abi::DriverEntry entry, std::span<std::byte const> args);
+    template<abi::DriverEntry Entry>
+    Result<uint64_t> defer(typename abi::DriverEntryTraits<Entry>::Args const& args)
+    {
+        return defer(Entry, bytes_of(args));
+    }
     // The driver's answer to a deferred call that has run (the crossing after
     // defer() returned). Collecting it frees the slot. Untrusted.
     Result<int64_t> collect(uint64_t sequence);
@@ -127,6 +139,13 @@ public:
     void start();
 
     Stats stats() const;
+
+    // The wire bytes of an arguments struct (none for an empty one).
+    template<typename Args>
+    static std::span<std::byte const> bytes_of(Args const& args)
+    {
+        return { reinterpret_cast<std::byte const*>(&args), abi::wire_size<Args> };
+    }
 
 private:
     struct Channel {
@@ -154,10 +173,10 @@ private:
     std::atomic<uint32_t> m_free_generation { 0 };
     std::atomic<bool> m_failed { false };
 
-    std::mutex m_defer_mutex;
+    Mutex m_defer_mutex;
     uint64_t m_defer_tail NK_GUARDED_BY(m_defer_mutex) { 0 };
     std::vector<bool> m_uncollected NK_GUARDED_BY(m_defer_mutex);
-    std::condition_variable m_defer_changed;
+    ConditionVariable m_defer_changed;
     bool m_stopping NK_GUARDED_BY(m_defer_mutex) { false };
     std::thread m_flusher;
 

@@ -5,6 +5,7 @@
 #include "base/Log.h"
 #include "base/Units.h"
 #include "kernel/module/Module.h"
+#include "nooks/module/IsolatedModule.h"
 
 namespace nk {
 
@@ -20,7 +21,7 @@ Result<std::shared_ptr<Disk>> BlockShadow::register_disk(Module& owner, BusDevic
     std::unique_ptr<BlockDriverPort> port, void* private_data)
 {
     auto geometry = TRY(DiskGeometry::from_params(params));
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_disks.find(geometry.name);
     if (it != m_disks.end() && it->second.failed_owner != nullptr) {
         // The restarted driver asks for its disk: the same one, if it is the same disk.
@@ -52,7 +53,7 @@ Result<std::shared_ptr<Disk>> BlockShadow::register_disk(Module& owner, BusDevic
 
 bool BlockShadow::keep_disk(Disk& disk, Module& owner)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto it = m_disks.find(disk.name());
     if (it == m_disks.end() || it->second.disk.lock().get() != &disk || owner.state() != ModuleState::Failed)
         return false; // not ours, or a driver unloading normally: really unregister
@@ -67,11 +68,11 @@ bool BlockShadow::keep_disk(Disk& disk, Module& owner)
     return true;
 }
 
-void BlockShadow::driver_restarted(Module& fresh)
+void BlockShadow::driver_restarted(IsolatedModule& fresh)
 {
     std::vector<std::pair<std::shared_ptr<Disk>, Shadowed*>> ready;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto& [name, shadowed] : m_disks) {
             auto disk = shadowed.disk.lock();
             if (disk && shadowed.failed_owner != nullptr && &disk->owner() == &fresh)
@@ -94,7 +95,7 @@ void BlockShadow::driver_restarted(Module& fresh)
         uint64_t failed_alone = sweep.failed.size();
         auto stall = monotonic_ns() - shadowed->active_since;
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             shadowed->failed_owner = nullptr;
             shadowed->stats.reissued += reissued;
             shadowed->stats.failed_alone += failed_alone;
@@ -109,14 +110,15 @@ void BlockShadow::driver_restarted(Module& fresh)
     }
 }
 
-void BlockShadow::driver_given_up(Module&)
+void BlockShadow::driver_given_up(IsolatedModule& failed)
 {
     std::vector<std::shared_ptr<Disk>> doomed;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto it = m_disks.begin(); it != m_disks.end();) {
             auto disk = it->second.disk.lock();
-            if (disk && it->second.failed_owner != nullptr) {
+            auto const* owner = it->second.failed_owner;
+            if (disk && owner != nullptr && owner->same_driver_as(failed)) {
                 doomed.push_back(std::move(disk));
                 it = m_disks.erase(it);
             } else {
@@ -130,9 +132,20 @@ void BlockShadow::driver_given_up(Module&)
     }
 }
 
-std::vector<BlockShadow::DiskStatus> BlockShadow::status() const
+nlohmann::json BlockShadow::status() const
 {
-    std::scoped_lock lock(m_mutex);
+    nlohmann::json list = nlohmann::json::array();
+    for (auto const& disk : disks()) {
+        list.push_back({ { "name", disk.name }, { "active", disk.active }, { "probation", disk.probation }, { "failures", disk.failures },
+            { "reissued", disk.reissued }, { "failed_alone", disk.failed_alone }, { "longest_stall_us", disk.longest_stall_ns / 1000 },
+            { "last_stall_us", disk.last_stall_ns / 1000 } });
+    }
+    return { { "disks", list } };
+}
+
+std::vector<BlockShadow::DiskStatus> BlockShadow::disks() const
+{
+    MutexLocker lock(m_mutex);
     std::vector<DiskStatus> result;
     for (auto const& [name, shadowed] : m_disks) {
         auto status = shadowed.stats;

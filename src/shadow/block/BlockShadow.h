@@ -22,18 +22,21 @@
 // the rest of the disk is served.
 //
 // Thread-safety: register_disk/keep_disk come from kernel threads doing
-// (un)registration; the driver_* calls from the recovery thread.
+// (un)registration; the driver_* calls from the recovering driver's recovery
+// thread (several drivers may recover at once, each on its own thread).
 
+#include "base/Mutex.h"
 #include "classes/block/BlockLayer.h"
 #include "classes/block/BlockTap.h"
+#include "nooks/recovery/RecoveryObserver.h"
+#include "shadow/ClassShadow.h"
 #include "shadow/block/ShadowBlockPort.h"
 
 #include <map>
-#include <mutex>
 
 namespace nk {
 
-class BlockShadow final : public BlockTap {
+class BlockShadow final : public ClassShadow, public BlockTap, public RecoveryObserver {
 public:
     struct Options {
         uint32_t max_attempts { 3 };
@@ -46,10 +49,11 @@ public:
         std::unique_ptr<BlockDriverPort> port, void* private_data) override;
     bool keep_disk(Disk& disk, Module& owner) override;
 
-    // Recovery: the driver's next instance is up (re-initialized).
-    void driver_restarted(Module& fresh);
-    // Recovery gave up on `failed`: its kept disks answer with errors and go.
-    void driver_given_up(Module& failed);
+    // RecoveryObserver. The driver's next instance is up (re-initialized).
+    void driver_restarted(IsolatedModule& fresh) override;
+    // Recovery gave up on `failed`: the disks its driver had kept answer with
+    // errors and go; other drivers' disks are untouched.
+    void driver_given_up(IsolatedModule& failed) override;
 
     struct DiskStatus {
         std::string name;
@@ -63,7 +67,9 @@ public:
         uint32_t opens { 0 };
         std::optional<uint32_t> write_cache;
     };
-    std::vector<DiskStatus> status() const;
+    std::vector<DiskStatus> disks() const;
+    // ClassShadow: the disks' status as JSON.
+    nlohmann::json status() const override;
 
 private:
     struct Shadowed {
@@ -77,8 +83,8 @@ private:
 
     BlockLayer& m_block;
     Options m_options;
-    mutable std::mutex m_mutex;
-    std::map<std::string, Shadowed> m_disks; // by disk name
+    mutable Mutex m_mutex;
+    std::map<std::string, Shadowed> m_disks NK_GUARDED_BY(m_mutex); // by disk name
 };
 
 } // namespace nk

@@ -42,7 +42,7 @@ protected:
     {
         system = test::boot_native(dir);
         ASSERT_NE(system, nullptr);
-        disk = system->kernel().block().find("disk0");
+        disk = test::find_disk(*system, "disk0");
         ASSERT_NE(disk, nullptr);
     }
 
@@ -57,7 +57,7 @@ TEST_F(BlockStackTest, Probe_RegistersDiskWithControllerGeometry)
     EXPECT_EQ(disk->geometry().capacity_bytes(), 16ull << 20);
     EXPECT_EQ(disk->geometry().max_sectors, 2048u);
     EXPECT_EQ(disk->geometry().features, NK_BLK_FEAT_FLUSH | NK_BLK_FEAT_FUA);
-    EXPECT_EQ(&disk->owner(), system->disk_driver());
+    EXPECT_EQ(&disk->owner(), system->driver_of("disk0").get());
 }
 
 // Aligned writes land in the image file byte for byte and read back identical.
@@ -102,10 +102,10 @@ TEST_F(BlockStackTest, LargeTransfer_SplitIntoRequests)
 // A flush reaches the device as a FLUSH command; FUA writes are marked.
 TEST_F(BlockStackTest, Flush_ReachesDevice)
 {
-    auto before = system->disk_controller().stats();
+    auto before = test::disk_controller(*system).stats();
     ASSERT_TRUE(block_io::write(*disk, 0, random_bytes(4096, 5), true));
     ASSERT_TRUE(block_io::flush(*disk));
-    auto after = system->disk_controller().stats();
+    auto after = test::disk_controller(*system).stats();
     EXPECT_EQ(after.flushes - before.flushes, 1u);
     EXPECT_EQ(after.writes - before.writes, 1u);
 }
@@ -113,14 +113,14 @@ TEST_F(BlockStackTest, Flush_ReachesDevice)
 // A media error on the device reaches the caller as an I/O error (EIO); the rest of the disk works.
 TEST_F(BlockStackTest, MediaError_ReachesCallerAsEio)
 {
-    system->disk_controller().inject_media_error(100, 8);
+    test::disk_controller(*system).inject_media_error(100, 8);
     std::vector<std::byte> buffer(4096);
     auto failed = block_io::read(*disk, 100 * 512, buffer);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().code(), ErrorCode::IoError);
     EXPECT_EQ(failed.error().to_errno(), EIO);
     EXPECT_TRUE(block_io::read(*disk, 200 * 512, buffer));
-    system->disk_controller().clear_media_errors();
+    test::disk_controller(*system).clear_media_errors();
     EXPECT_TRUE(block_io::read(*disk, 100 * 512, buffer));
 }
 
@@ -165,7 +165,7 @@ TEST_F(BlockStackTest, WriteCacheIoctl_ProgramsController)
     ASSERT_TRUE(disk->open());
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 1);
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 0).value(), 0);
-    EXPECT_EQ(system->disk_controller().read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
+    EXPECT_EQ(test::disk_controller(*system).read_register(0, NKDISK_REG_CONFIG, 4) & NKDISK_CONFIG_WCE, 0u);
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 7).value(), -EINVAL);
     EXPECT_EQ(disk->ioctl(12345, 0).value(), -ENOTTY);
@@ -178,8 +178,8 @@ TEST_F(BlockStackTest, WriteCacheIoctl_ProgramsController)
 TEST_F(BlockStackTest, ControllerFatalError_DriverResetsAndRecovers)
 {
     // A CQ_HEAD doorbell ahead of the device is a fatal misprogramming.
-    system->disk_controller().write_register(0, NKDISK_REG_CQ_HEAD, 4, 17);
-    EXPECT_EQ(system->disk_controller().stats().last_fatal_code, NKDISK_FATAL_BAD_DOORBELL);
+    test::disk_controller(*system).write_register(0, NKDISK_REG_CQ_HEAD, 4, 17);
+    EXPECT_EQ(test::disk_controller(*system).stats().last_fatal_code, NKDISK_FATAL_BAD_DOORBELL);
     // The driver's reset work runs on a kernel worker; new I/O waits for it and then succeeds.
     auto data = random_bytes(4096, 6);
     Result<void> written = make_error(ErrorCode::Unavailable, "not yet");
@@ -197,9 +197,9 @@ TEST_F(BlockStackTest, ControllerFatalError_DriverResetsAndRecovers)
 // Unloading the driver unregisters the disk: later I/O fails, nothing hangs.
 TEST_F(BlockStackTest, Unload_DiskGoneIoFails)
 {
-    ASSERT_TRUE(system->kernel().unload_module(*system->disk_driver()));
+    ASSERT_TRUE(system->kernel().unload_module(*system->driver_of("disk0").get()));
     EXPECT_FALSE(disk->alive());
-    EXPECT_EQ(system->kernel().block().find("disk0"), nullptr);
+    EXPECT_EQ(test::find_disk(*system, "disk0"), nullptr);
     std::vector<std::byte> buffer(512);
     EXPECT_EQ(block_io::read(*disk, 0, buffer).error().code(), ErrorCode::IoError);
 }

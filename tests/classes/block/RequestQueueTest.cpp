@@ -18,7 +18,7 @@ namespace {
 class TestModule final : public Module {
 public:
     explicit TestModule(Kernel& kernel)
-        : Module(kernel, "test", "")
+        : Module(kernel, "test", "", "")
     {
     }
     Result<void> start() override { return {}; }
