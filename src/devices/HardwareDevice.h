@@ -8,6 +8,15 @@
 // memory only through its IOMMU. The bus calls every method from any kernel
 // thread; a device serializes itself. A device never trusts what a driver wrote
 // into its registers or rings: misprogramming is an error status on the device.
+//
+// A device runs when a driver touches it (its engine as a softirq of the
+// calling thread), or, for one that the outside world drives (a NIC receiving
+// frames, a sound card's clock), from event sources of the kernel's event loop
+// (kernel/events/EventLoop.h), which call it outside any crossing into a
+// driver. Lifecycle of those sources, which recovery relies on: hard_reset()
+// stops them synchronously (when it returns, no engine callback runs, and none
+// will until the driver programs the device to run again), resets the device,
+// and the next driver instance starts it again by programming it.
 
 #include "kernel/dma/Iommu.h"
 
@@ -15,6 +24,8 @@
 #include <string>
 
 namespace nk {
+
+class EventLoop;
 
 // Where a device's interrupt vectors go (the kernel's interrupt controller).
 class InterruptSink {
@@ -46,11 +57,13 @@ public:
     // stops DMA, forgets rings and pending interrupts. Used by recovery.
     virtual void hard_reset() = 0;
 
-    // Plugged in by the bus before any register access. Both outlive the device's use.
-    void connect(InterruptSink& interrupts, Iommu& iommu)
+    // Plugged in by the bus before any register access. All outlive the
+    // device's use; `events` is null where no event loop runs (device tests).
+    void connect(InterruptSink& interrupts, Iommu& iommu, EventLoop* events = nullptr)
     {
         m_interrupts = &interrupts;
         m_iommu = &iommu;
+        m_events = events;
     }
 
 protected:
@@ -60,10 +73,12 @@ protected:
             m_interrupts->raise(vector);
     }
     Iommu& iommu() { return *m_iommu; }
+    EventLoop* events() const { return m_events; }
 
 private:
     InterruptSink* m_interrupts { nullptr };
     Iommu* m_iommu { nullptr };
+    EventLoop* m_events { nullptr };
 };
 
 } // namespace nk

@@ -18,11 +18,13 @@ Result<std::unique_ptr<Kernel>> Kernel::create(Options options)
         return make_error(ErrorCode::Internal, "kernel: no kernel API entry points linked");
     if (options.work_threads == 0 || options.work_threads > 64)
         return make_error(ErrorCode::InvalidArgument, "kernel: work_threads must be 1..64");
-    return std::unique_ptr<Kernel>(new Kernel(options));
+    auto events = TRY(EventLoop::create());
+    return std::unique_ptr<Kernel>(new Kernel(options, std::move(events)));
 }
 
-Kernel::Kernel(Options options)
-    : m_bus(m_irqs)
+Kernel::Kernel(Options options, std::unique_ptr<EventLoop> events)
+    : m_events(std::move(events))
+    , m_bus(m_irqs, m_events.get())
     , m_work(options.work_threads)
 {
 }

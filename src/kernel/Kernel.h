@@ -17,6 +17,7 @@
 #include "base/Mutex.h"
 #include "kernel/bus/Bus.h"
 #include "kernel/class/DriverClass.h"
+#include "kernel/events/EventLoop.h"
 #include "kernel/irq/IrqController.h"
 #include "kernel/module/Module.h"
 #include "kernel/time/TimerService.h"
@@ -42,6 +43,8 @@ public:
     Bus& bus() { return m_bus; }
     TimerService& timers() { return m_timers; }
     WorkQueue& work() { return m_work; }
+    // Where devices driven from outside (a NIC's receive path, a sound card's clock) run.
+    EventLoop& events() { return *m_events; }
 
     // Registers a driver class (at boot, before modules load). AlreadyExists
     // for a second class of the same name.
@@ -88,9 +91,11 @@ public:
     void release_module_objects(Module& module);
 
 private:
-    explicit Kernel(Options options);
+    Kernel(Options options, std::unique_ptr<EventLoop> events);
 
     IrqController m_irqs;
+    // Before the bus: devices (and their event sources) go before the loop.
+    std::unique_ptr<EventLoop> m_events;
     Bus m_bus;
     TimerService m_timers;
     WorkQueue m_work;

@@ -14,8 +14,9 @@ std::unique_ptr<TestMachine> TestMachine::boot(TempDir const& dir, Options optio
 {
     auto driver = options.driver.empty() ? nktest_driver_path() : options.driver;
     auto config = Config::parse(fmt::format("mode = \"{}\"\ncontrol = \"\"\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"16MiB\"\n"
-                                            "driver = \"{}\"\n[[aux]]\nname = \"aux0\"\n",
-                                    options.backend == Backend::Native ? "native" : "nooks", dir.file("disk0.img"), driver),
+                                            "driver = \"{}\"\n[[aux]]\nname = \"aux0\"\n{}",
+                                    options.backend == Backend::Native ? "native" : "nooks", dir.file("disk0.img"), driver,
+                                    options.tick ? "[[tick]]\nname = \"tick0\"\n" : ""),
         "test machine", test_catalog().device_kinds());
     if (!config) {
         ADD_FAILURE() << config.error().message();

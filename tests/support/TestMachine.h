@@ -2,7 +2,8 @@
 #pragma once
 
 // A machine with an NKDISK controller (disk0) and an auxiliary NKAUX test
-// device (aux0) on its bus, and one driver loaded natively or in a protection
+// device (aux0) on its bus (and, if asked, an NKTICK clock, tick0), and one
+// driver loaded natively or in a protection
 // domain: what the XPC, wrapper and isolation tests run against, one suite for
 // both backends. Booted by System from a machine description, like `nooks run`
 // (no frontends, no recovery: a failed driver stays failed).
@@ -30,6 +31,7 @@ public:
         uint64_t livelock_ms { 500 };
         unsigned channels { 8 };
         uint32_t poll_ns { 50'000 }; // IsolationOptions::poll_ns
+        bool tick { false };         // also an NKTICK clock, tick0 (nktest runs it at 1 kHz)
     };
 
     // Boots; fails the current test (and returns null) on error.

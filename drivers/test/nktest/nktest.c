@@ -62,6 +62,58 @@ static const struct nk_bus_driver aux_driver = {
     .name = "nktest-aux", .id_table = aux_ids, .probe = aux_probe, .remove = aux_remove,
 };
 
+/* ---- The test clock: interrupts that come on their own --------------------- */
+
+static struct {
+    nk_device *dev;
+    nk_iomem *regs;
+    int irq;
+    uint32_t interrupts;
+} tick;
+
+static nk_irqreturn_t tick_interrupt(uint32_t irq, void *dev_id)
+{
+    uint32_t status = nk_readl(tick.regs, NKTICK_REG_STATUS);
+
+    if (!(status & NKTICK_STATUS_TICK))
+        return NK_IRQ_NONE;
+    nk_writel(tick.regs, NKTICK_REG_STATUS, NKTICK_STATUS_TICK);
+    __atomic_add_fetch(&tick.interrupts, 1, __ATOMIC_SEQ_CST);
+    return NK_IRQ_HANDLED;
+}
+
+static int tick_probe(nk_device *dev, const struct nk_device_id *id)
+{
+    int err = nk_iomap(dev, 0, &tick.regs);
+
+    if (err)
+        return err;
+    tick.irq = nk_dev_irq(dev, 0);
+    err = tick.irq < 0 ? tick.irq : nk_request_irq((uint32_t)tick.irq, tick_interrupt, "nktest-tick", &tick);
+    if (err) {
+        nk_iounmap(tick.regs);
+        return err;
+    }
+    tick.dev = dev;
+    nk_writel(tick.regs, NKTICK_REG_PERIOD_US, 1000);
+    nk_writel(tick.regs, NKTICK_REG_CTRL, NKTICK_CTRL_RUN);
+    return 0;
+}
+
+static void tick_remove(nk_device *dev)
+{
+    nk_writel(tick.regs, NKTICK_REG_CTRL, 0);
+    nk_free_irq((uint32_t)tick.irq, &tick);
+    nk_iounmap(tick.regs);
+    tick.regs = NULL;
+    tick.dev = NULL;
+}
+
+static const struct nk_device_id tick_ids[] = { { NKTICK_VENDOR_ID, NKTICK_DEVICE_ID }, { 0, 0 } };
+static const struct nk_bus_driver tick_driver = {
+    .name = "nktest-tick", .id_table = tick_ids, .probe = tick_probe, .remove = tick_remove,
+};
+
 /* ---- The null disk -------------------------------------------------------- */
 
 static int nktest_queue_rq(nk_disk *disk, const struct nk_blk_request *rq, bool last)
@@ -180,6 +232,8 @@ static int nktest_ioctl(nk_disk *disk, uint32_t cmd, uint64_t arg)
             t->timer = nk_timer_create(nktest_timer_fn, t);
         nk_timer_mod(t->timer, (uint32_t)arg);
         return (int)timer_fired;
+    case NKTEST_TICKS:
+        return tick.dev ? (int)__atomic_load_n(&tick.interrupts, __ATOMIC_SEQ_CST) : -ENODEV;
 
     case NKTEST_WILD_WRITE:
         *(volatile uint64_t *)(uintptr_t)arg = 0xdeadbeefdeadbeefull;
@@ -280,11 +334,24 @@ static int nktest_init(void)
 
     if (err)
         return err;
-    return nk_bus_register_driver(&aux_driver);
+    err = nk_bus_register_driver(&aux_driver);
+    if (err)
+        goto no_aux;
+    err = nk_bus_register_driver(&tick_driver);
+    if (err)
+        goto no_tick;
+    return 0;
+
+no_tick:
+    nk_bus_unregister_driver(&aux_driver);
+no_aux:
+    nk_bus_unregister_driver(&nktest_driver);
+    return err;
 }
 
 static void nktest_exit(void)
 {
+    nk_bus_unregister_driver(&tick_driver);
     nk_bus_unregister_driver(&aux_driver);
     nk_bus_unregister_driver(&nktest_driver);
 }

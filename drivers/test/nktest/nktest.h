@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nktest: a driver for tests and benchmarks. It binds the NKDISK controller
- * (registering a null disk "disk0": requests complete at once, no data moves)
- * and an auxiliary test device (vendor 0x1de5, device 0x7e57), and does on
+ * (registering a null disk "disk0": requests complete at once, no data moves),
+ * an auxiliary test device (NKAUX) and a test clock (NKTICK: it starts it at a
+ * 1 ms period and counts its interrupts), and does on
  * request, through its disk's ioctl, what a test needs: cross the boundary in
  * the ways XPC must support, or break the rules in the ways isolation must
  * contain.
@@ -11,6 +12,7 @@
 #define NKTEST_H
 
 #include <hw/nkaux.h>
+#include <hw/nktick.h>
 
 #define NKTEST_AUX_VENDOR NKAUX_VENDOR_ID
 #define NKTEST_AUX_DEVICE NKAUX_DEVICE_ID
@@ -31,6 +33,7 @@ enum nktest_ioctl {
     NKTEST_MAX_CONCURRENT = 0x106, /* the most callers seen inside NKTEST_SLEEP at once */
     NKTEST_ALLOC = 0x107,      /* kmalloc/kfree arg times (memory stays in the domain) */
     NKTEST_TIMER = 0x108,      /* arms a timer (arg ms) whose callback counts; returns the count so far */
+    NKTEST_TICKS = 0x109,      /* clock interrupts handled so far by this instance (-ENODEV: no clock bound) */
 
     /* Faults. */
     NKTEST_WILD_WRITE = 0x200,     /* writes to address arg */

@@ -40,7 +40,7 @@ Result<BusDevice*> Bus::plug(std::unique_ptr<HardwareDevice> hardware, std::stri
         MutexLocker lock(m_mutex);
         if (std::ranges::any_of(m_devices, [&](auto const& d) { return d->name() == hardware->name(); }))
             return make_error(ErrorCode::AlreadyExists, "bus plug: a device named {} is already plugged in", hardware->name());
-        device = m_devices.emplace_back(std::make_unique<BusDevice>(std::move(hardware), m_irqs, std::move(reserved_for))).get();
+        device = m_devices.emplace_back(std::make_unique<BusDevice>(std::move(hardware), m_irqs, m_events, std::move(reserved_for))).get();
     }
     logger()->info("plugged {} ({:04x}:{:04x}, irqs {})", device->name(), device->hardware().vendor_id(),
         device->hardware().device_id(), fmt::join(device->irqs(), ","));

@@ -19,12 +19,15 @@
 
 namespace nk {
 
+class EventLoop;
 class IrqController;
 
 class Bus {
 public:
-    explicit Bus(IrqController& irqs)
+    // `events`: the loop devices driven from outside run on (null: none).
+    Bus(IrqController& irqs, EventLoop* events)
         : m_irqs(irqs)
+        , m_events(events)
     {
     }
     Bus(Bus const&) = delete;
@@ -56,6 +59,7 @@ private:
     static bool may_take(BusDriver const& driver, BusDevice const& device);
 
     IrqController& m_irqs;
+    EventLoop* m_events;
     mutable Mutex m_mutex;
     std::vector<std::unique_ptr<BusDevice>> m_devices NK_GUARDED_BY(m_mutex);
     std::vector<std::unique_ptr<BusDriver>> m_drivers NK_GUARDED_BY(m_mutex);

@@ -9,7 +9,7 @@
 
 namespace nk {
 
-BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, std::string reserved_for)
+BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, EventLoop* events, std::string reserved_for)
     : m_hardware(std::move(hardware))
     , m_controller(irqs)
     , m_reserved_for(std::move(reserved_for))
@@ -18,7 +18,7 @@ BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& ir
         m_irqs_by_vector.push_back(irqs.allocate_line(fmt::format("{}:{}", m_hardware->name(), vector)));
     for (uint32_t index = 0; index < m_hardware->window_count(); ++index)
         m_windows.push_back(std::make_unique<IoWindow>(*this, index, m_hardware->window_size(index)));
-    m_hardware->connect(*this, m_iommu);
+    m_hardware->connect(*this, m_iommu, events);
 }
 
 BusDevice::~BusDevice() = default;

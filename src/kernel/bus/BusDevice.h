@@ -21,12 +21,13 @@
 namespace nk {
 
 class BusDriver;
+class EventLoop;
 class IrqController;
 class IoWindow;
 
 class BusDevice final : public InterruptSink {
 public:
-    BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, std::string reserved_for = {});
+    BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& irqs, EventLoop* events, std::string reserved_for = {});
     ~BusDevice() override;
 
     HardwareDevice& hardware() const { return *m_hardware; }

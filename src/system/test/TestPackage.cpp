@@ -2,6 +2,7 @@
 #include "system/test/TestPackage.h"
 
 #include "devices/aux/AuxDevice.h"
+#include "devices/aux/TickDevice.h"
 #include "frontends/Frontend.h"
 #include "kernel/class/DriverClass.h"
 #include "shadow/ClassShadow.h"
@@ -14,7 +15,7 @@ namespace {
 class TestPackage final : public ClassPackage {
 public:
     std::string_view name() const override { return "test"; }
-    DeviceKinds device_kinds() const override { return { &m_aux }; }
+    DeviceKinds device_kinds() const override { return { &m_aux, &m_tick }; }
     Result<std::unique_ptr<DriverClass>> create_class(Config const&) const override { return std::unique_ptr<DriverClass> {}; }
     Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass&, RecoveryManager&) const override { return std::unique_ptr<ClassShadow> {}; }
     Result<std::unique_ptr<Frontend>> create_frontend(DriverClass&, Config const&) const override { return std::unique_ptr<Frontend> {}; }
@@ -22,6 +23,7 @@ public:
 
 private:
     AuxKind m_aux;
+    TickKind m_tick;
 };
 
 } // namespace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The package of test devices ([[aux]] tables: NKAUX, taken by nktest), for
+// The package of test devices ([[aux]] tables: NKAUX; [[tick]]: NKTICK; both
+// taken by nktest), for
 // machines the tests and the XPC benchmark boot. Not in the builtin catalog:
 // `nooks run` knows no test devices.
 
