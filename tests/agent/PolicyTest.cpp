@@ -143,6 +143,24 @@ give_up_after = 7
     EXPECT_EQ(policy->rule_for("other", "").backoff_ms, 1u);
 }
 
+// An instance bound to a device ("nkdisk@disk1") follows its driver's rule,
+// unless it has one of its own.
+TEST(PolicyRules, RuleFor_InstanceThenItsDriver)
+{
+    auto policy = PolicySet::parse(R"(
+[class.block]
+backoff_ms = 2
+[driver.nkdisk]
+give_up_after = 7
+[driver."nkdisk@disk1"]
+give_up_after = 3
+)", "test.toml");
+    ASSERT_TRUE(policy) << policy.error().message();
+    EXPECT_EQ(policy->rule_for("nkdisk@disk0", "block").give_up_after, 7u);
+    EXPECT_EQ(policy->rule_for("nkdisk@disk1", "block").give_up_after, 3u);
+    EXPECT_EQ(policy->rule_for("other@disk0", "block").backoff_ms, 2u);
+}
+
 // Every key of a rule is read.
 TEST(PolicyParse, AllKeys_Read)
 {
