@@ -34,23 +34,18 @@ TEST_P(NooksFailure, DriverCrashUnderSqlite_KernelLivesFileSystemSeesErrors)
 
     // The kernel is alive, and recovered the driver.
     EXPECT_TRUE(kernel().running());
-    std::optional<nlohmann::json> list;
-    for (int i = 0; i < 200; ++i) {
+    auto restarted = test::wait_until(std::chrono::seconds(4), [&] {
         auto reply = control_request(control(), { { "command", "list" } });
-        ASSERT_TRUE(reply);
-        // While the driver is being recovered it has no module loaded: the list may be empty.
-        auto const& modules = (*reply)["modules"];
         // The failure record is filed just after the driver goes live: wait for both.
         auto failures = control_request(control(), { { "command", "failures" } });
-        ASSERT_TRUE(failures);
-        if (!modules.empty() && modules[0].value("restarts", 0) >= 1 && modules[0].value("state", std::string()) == "live"
-            && !(*failures)["failures"].empty()) {
-            list = *reply;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ASSERT_TRUE(list.has_value()) << "the driver was not restarted";
+        if (!reply || !failures)
+            return false;
+        // While the driver is being recovered it has no module loaded: the list may be empty.
+        auto const& modules = (*reply)["modules"];
+        return !modules.empty() && modules[0].value("restarts", 0) >= 1 && modules[0].value("state", std::string()) == "live"
+            && !(*failures)["failures"].empty();
+    });
+    ASSERT_TRUE(restarted) << "the driver was not restarted";
     auto failures = control_request(control(), { { "command", "failures" } });
     ASSERT_TRUE(failures);
     ASSERT_GE((*failures)["failures"].size(), 1u);

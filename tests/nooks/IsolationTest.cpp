@@ -40,9 +40,7 @@ protected:
         EXPECT_EQ(module->state(), ModuleState::Failed);
         EXPECT_TRUE(module->wait_released(std::chrono::seconds(10)));
         EXPECT_EQ(module->tracker().count(), 0u);
-        for (int i = 0; i < 500 && module->domain().alive(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        EXPECT_FALSE(module->domain().alive());
+        EXPECT_TRUE(test::wait_until(std::chrono::seconds(2), [&] { return !module->domain().alive(); }));
         EXPECT_NE(::kill(pid, 0), 0); // the domain process is gone (reaped)
         EXPECT_EQ(kernel_sentinel, 0x1122334455667788ull);
         // The kernel's own machinery still works: its devices answer, its timers run.
@@ -55,10 +53,8 @@ protected:
         };
         auto* timer = machine->kernel().timers().create(*module, std::make_unique<Flag>(fired));
         machine->kernel().timers().mod(*timer, 1);
-        for (int i = 0; i < 500 && !fired; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        EXPECT_TRUE(test::wait_until(std::chrono::seconds(2), [&] { return fired.load(); }));
         machine->kernel().timers().destroy(*timer);
-        EXPECT_TRUE(fired.load());
         return *failure;
     }
 
@@ -185,8 +181,7 @@ TEST_F(Isolation, DomainKilledFromOutside_Detected)
 {
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     // Failed is the last thing the monitor thread records (after the failure itself).
-    for (int i = 0; i < 5000 && module->state() != ModuleState::Failed; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    test::wait_until(std::chrono::seconds(10), [&] { return module->state() == ModuleState::Failed; });
     auto failure = expect_contained(FailureCause::Exit);
     EXPECT_NE(failure.message.find("Killed"), std::string::npos) << failure.message;
 }

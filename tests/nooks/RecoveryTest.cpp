@@ -73,12 +73,10 @@ protected:
     void expect_recovered(unsigned restarts)
     {
         auto& recovery = *system->recovery();
-        for (int i = 0; i < 1000; ++i) {
+        test::wait_until(std::chrono::seconds(10), [&] {
             auto status = recovery.driver("nkdisk@disk0");
-            if (status && status->restarts >= restarts && status->state == DriverState::Live && recovery.wait_idle(std::chrono::milliseconds(0)))
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+            return status && status->restarts >= restarts && status->state == DriverState::Live && recovery.wait_idle(std::chrono::milliseconds(0));
+        });
         auto status = recovery.driver("nkdisk@disk0");
         ASSERT_TRUE(status);
         ASSERT_EQ(status->restarts, restarts);
@@ -301,8 +299,7 @@ TEST_F(Recovery, BuiltinPolicy_GivesUpAfterTenThenOperatorRevives)
         ASSERT_NE(instance, nullptr) << "failure " << failure;
         ASSERT_EQ(::kill(instance->domain().pid(), SIGKILL), 0);
         ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
-        for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->failures < failure; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        test::wait_until(std::chrono::seconds(5), [&] { return system->recovery()->driver("nkdisk@disk0")->failures >= failure; });
         ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
     }
     auto status = system->recovery()->driver("nkdisk@disk0");
@@ -388,8 +385,7 @@ TEST_F(RecoveryWithAgent, GiveUp_Disabled)
     ScriptedAgent agent(dir.file("agent.sock"), { { { "action", "give-up" }, { "reason", "policy" } } });
     boot(dir.file("agent.sock"));
     ASSERT_EQ(::kill(module->domain().pid(), SIGKILL), 0);
-    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->state != DriverState::Disabled; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    test::wait_until(std::chrono::seconds(5), [&] { return system->recovery()->driver("nkdisk@disk0")->state == DriverState::Disabled; });
     EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->state, DriverState::Disabled);
     EXPECT_EQ(disk(), nullptr);
 }
@@ -401,8 +397,7 @@ TEST_F(RecoveryWithAgent, Replace_OtherBinaryServes)
         { { { "action", "replace" }, { "replacement", default_driver_directory() + "/nktest.so" }, { "reason", "swap" } } });
     boot(dir.file("agent.sock"));
     ASSERT_EQ(::kill(module->domain().pid(), SIGKILL), 0);
-    for (int i = 0; i < 500 && system->recovery()->driver("nkdisk@disk0")->restarts < 1; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    test::wait_until(std::chrono::seconds(5), [&] { return system->recovery()->driver("nkdisk@disk0")->restarts >= 1; });
     ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
     auto status = system->recovery()->driver("nkdisk@disk0");
     ASSERT_EQ(status->restarts, 1u);

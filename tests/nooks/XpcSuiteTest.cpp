@@ -111,12 +111,8 @@ TEST_P(XpcSuite, Concurrency_AnswersNotMixedUp)
 TEST_P(XpcSuite, Timer_CallbackReachesDriver)
 {
     ASSERT_EQ(machine->ioctl(NKTEST_TIMER, 1).value(), 0);
-    int fired = 0;
-    for (int i = 0; i < 200 && fired == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        fired = machine->ioctl(NKTEST_TIMER, 100000).value();
-    }
-    EXPECT_GE(fired, 1);
+    // Each look re-arms the timer for 1 ms; looks are 2 ms apart, so it fires between them.
+    EXPECT_TRUE(test::wait_until(std::chrono::seconds(5), [&] { return machine->ioctl(NKTEST_TIMER, 1).value() >= 1; }));
 }
 
 // Memory stays in the driver's own heap and is returned.
@@ -215,9 +211,18 @@ TEST(XpcProcess, NoPolling_IdleWorkerIsWoken)
     auto machine = test::TestMachine::boot(dir, { .backend = Backend::Process, .livelock_ms = 5000, .poll_ns = 0 });
     ASSERT_NE(machine, nullptr);
     ASSERT_EQ(machine->ioctl(NKTEST_ECHO, 1).value(), 1);
+    auto& memory = machine->isolated()->memory();
+    auto all_asleep = [&] {
+        for (unsigned channel = 0; channel < memory.geometry().channels; ++channel) {
+            if (memory.domain_channel(channel).waiting.load() == 0)
+                return false;
+        }
+        return true;
+    };
     auto before = machine->isolated()->xpc().stats();
     for (uint64_t i = 0; i < 5; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the worker is asleep by now
+        // Every worker sleeps: whichever channel the call takes must wake one.
+        ASSERT_TRUE(test::wait_until(std::chrono::seconds(5), all_asleep));
         ASSERT_EQ(machine->ioctl(NKTEST_ECHO, i).value(), static_cast<int>(i));
     }
     auto after = machine->isolated()->xpc().stats();

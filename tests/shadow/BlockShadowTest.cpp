@@ -136,9 +136,7 @@ TEST_F(BlockShadowSlowRecovery, DriverDown_ShadowAnswers)
     // Timed from the kill: the agent's backoff (1.5 s) bounds the wait from below.
     auto start = std::chrono::steady_clock::now();
     ASSERT_EQ(::kill(system->recovery()->driver("nkdisk@disk0")->module->domain().pid(), SIGKILL), 0);
-    for (int i = 0; i < 500 && !shadow_status().active; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    ASSERT_TRUE(shadow_status().active);
+    ASSERT_TRUE(test::wait_until(std::chrono::seconds(1), [&] { return shadow_status().active; }));
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 1);
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_SET_WRITE_CACHE, 0).value(), 0);
     EXPECT_EQ(disk->ioctl(NK_BLK_IOCTL_GET_WRITE_CACHE, 0).value(), 0);
@@ -176,8 +174,7 @@ TEST_F(BlockShadowSlowRecovery, GiveUp_RequestsFail)
         return test::find_disk(*system, "disk0") == nullptr
             && system->recovery()->driver("nkdisk@disk0")->state == DriverState::Disabled;
     };
-    for (int i = 0; i < 500 && !settled(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    test::wait_until(std::chrono::seconds(3), settled);
     EXPECT_EQ(test::find_disk(*system, "disk0"), nullptr);
     EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->state, DriverState::Disabled);
 }

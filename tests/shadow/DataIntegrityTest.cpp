@@ -85,8 +85,7 @@ TEST_F(DataIntegrity, RandomCrashes_EveryFlushedWriteSurvives)
         ++crashes;
         auto target = restarts() + 1;
         // The armed fault fires on a later call; wait for it (or for the end).
-        for (int i = 0; i < 2000 && restarts() < target && !done; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        test::wait_until(std::chrono::seconds(2), [&] { return restarts() >= target || done; });
         ASSERT_TRUE(wait_restarts(std::min(target, restarts()))) << "not recovered";
     }
     writer.join();

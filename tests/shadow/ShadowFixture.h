@@ -45,14 +45,11 @@ protected:
     // Waits until the driver has been restarted `count` times and is live again.
     bool wait_restarts(unsigned count, std::chrono::milliseconds timeout = std::chrono::seconds(20))
     {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
+        auto back = wait_until(timeout, [&] {
             auto status = system->recovery()->driver("nkdisk@disk0");
-            if (status && status->restarts >= count && status->state == DriverState::Live)
-                return system->recovery()->wait_idle(std::chrono::seconds(5));
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return false;
+            return status && status->restarts >= count && status->state == DriverState::Live;
+        });
+        return back && system->recovery()->wait_idle(std::chrono::seconds(5));
     }
 
     BlockShadow::DiskStatus shadow_status() { return system->shadow<BlockShadow>()->disks().at(0); }
