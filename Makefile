@@ -3,14 +3,16 @@
 # build, and run.
 #
 #   make demo   builds and runs the main job (`nooks demo`)
-#   make test   builds and runs every test: all tests of the release build
+#   make test   checks the lock annotations (the tsa build: clang's
+#               thread-safety analysis over the kernel's sources), then builds
+#               and runs every test: all tests of the release build
 #               (integration tests need root), then the unit tests again
 #               under AddressSanitizer and UndefinedBehaviorSanitizer.
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 
-.PHONY: demo test deps build build-asan unit bench lint format clean
+.PHONY: demo test deps build build-asan build-tsa unit bench lint format clean
 
 deps:
 	@$(SUDO) scripts/install-deps.sh
@@ -23,10 +25,15 @@ build-asan: deps
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
 
+# Builds only: the analysis runs in the compiler; a thread-safety warning fails the build.
+build-tsa: deps
+	cmake --preset tsa
+	cmake --build --preset tsa -j $(JOBS)
+
 demo: build
 	$(SUDO) build/release/bin/nooks demo
 
-test: build build-asan
+test: build-tsa build build-asan
 	$(SUDO) ctest --preset release -j 1
 	ctest --preset asan -j $(JOBS)
 

@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(
   # toolchain and build
   g++ cmake ninja-build make pkg-config
+  # the thread-safety analysis build (the tsa preset)
+  clang-16
   # libraries
   libfuse3-dev fuse3 libseccomp-dev libcapstone-dev libcli11-dev libfmt-dev libspdlog-dev
   nlohmann-json3-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -115,7 +115,7 @@ Agent::Agent(PolicySet policy, Options options)
 Agent::~Agent()
 {
     if (!wait_notifications(m_notify_grace)) {
-        std::scoped_lock lock(m_notify_mutex);
+        MutexLocker lock(m_notify_mutex);
         for (auto& notification : m_notifications) {
             // Not yet exited means not reaped: the pid (and its group) cannot have been reused.
             if (!notification.exited) {
@@ -126,7 +126,7 @@ Agent::~Agent()
     }
     std::list<Notification> notifications;
     {
-        std::scoped_lock lock(m_notify_mutex);
+        MutexLocker lock(m_notify_mutex);
         notifications = std::move(m_notifications); // list nodes keep their addresses
     }
     for (auto& notification : notifications) {
@@ -147,7 +147,7 @@ void Agent::set_policy(PolicySet policy)
             give_up = std::max<size_t>(give_up, rule.give_up_after);
         }
     }
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_policy = std::move(policy);
     m_retain_ms = window_s * 1000;
     m_retain_count = std::max<size_t>(give_up + 1, 4096);
@@ -155,7 +155,7 @@ void Agent::set_policy(PolicySet policy)
 
 PolicySet Agent::policy() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_policy;
 }
 
@@ -164,7 +164,7 @@ Agent::Outcome Agent::on_failure(FailureEvent const& event)
     Outcome outcome;
     PolicyRule rule;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         rule = m_policy.rule_for(event.driver, event.driver_class);
         if (m_policy.drivers.contains(event.driver))
             outcome.rule = "driver." + event.driver;
@@ -236,7 +236,7 @@ void Agent::notify(std::string const& command, FailureEvent const& event, Policy
     // Its own group, so a command that hangs can be killed whole.
     set_clean_spawn_state(attributes, ProcessGroup::Own);
 
-    std::scoped_lock lock(m_notify_mutex);
+    MutexLocker lock(m_notify_mutex);
     join_finished();
     pid_t pid = -1;
     int spawned = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv, envp.data());
@@ -258,7 +258,7 @@ void Agent::wait_for(Notification& notification, std::string command)
     siginfo_t info {};
     while (::waitid(P_PID, static_cast<id_t>(notification.pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) { }
     {
-        std::scoped_lock lock(m_notify_mutex);
+        MutexLocker lock(m_notify_mutex);
         notification.exited = true;
     }
     int status = 0;
@@ -268,7 +268,7 @@ void Agent::wait_for(Notification& notification, std::string command)
     else if (WIFSIGNALED(status))
         logger()->warn("notify command killed by signal {}: {}", WTERMSIG(status), command);
     {
-        std::scoped_lock lock(m_notify_mutex);
+        MutexLocker lock(m_notify_mutex);
         notification.reaped = true;
     }
     m_notify_changed.notify_all();
@@ -290,8 +290,8 @@ void Agent::join_finished()
 
 bool Agent::wait_notifications(std::chrono::milliseconds timeout)
 {
-    std::unique_lock lock(m_notify_mutex);
-    bool done = m_notify_changed.wait_for(lock, timeout, [&] {
+    MutexLocker lock(m_notify_mutex);
+    bool done = m_notify_changed.wait_for(lock, timeout, [&]() NK_REQUIRES(m_notify_mutex) {
         return std::ranges::all_of(m_notifications, [](auto const& notification) { return notification.reaped; });
     });
     join_finished();
@@ -300,7 +300,7 @@ bool Agent::wait_notifications(std::chrono::milliseconds timeout)
 
 size_t Agent::running_notifications() const
 {
-    std::scoped_lock lock(m_notify_mutex);
+    MutexLocker lock(m_notify_mutex);
     return static_cast<size_t>(std::ranges::count_if(m_notifications, [](auto const& notification) { return !notification.reaped; }));
 }
 

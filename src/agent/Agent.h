@@ -26,18 +26,17 @@
 #include "agent/AgentProtocol.h"
 #include "agent/Policy.h"
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <list>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -103,6 +102,8 @@ public:
     size_t running_notifications() const;
 
 private:
+    // exited and reaped are under m_notify_mutex (which a nested struct cannot
+    // name in NK_GUARDED_BY); pid and waiter are set once, before the waiter runs.
     struct Notification {
         pid_t pid { -1 };
         bool exited { false }; // the process ended (maybe not reaped yet): never signal it again
@@ -117,14 +118,14 @@ private:
     Clock m_clock;
     std::chrono::milliseconds m_notify_grace;
 
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     PolicySet m_policy NK_GUARDED_BY(m_mutex);
     std::map<std::string, std::deque<uint64_t>> m_history NK_GUARDED_BY(m_mutex); // ms, oldest first
     uint64_t m_retain_ms NK_GUARDED_BY(m_mutex) { 0 };
     size_t m_retain_count NK_GUARDED_BY(m_mutex) { 0 };
 
-    mutable std::mutex m_notify_mutex;
-    std::condition_variable m_notify_changed;
+    mutable Mutex m_notify_mutex;
+    ConditionVariable m_notify_changed;
     std::list<Notification> m_notifications NK_GUARDED_BY(m_notify_mutex);
 };
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "base/Log.h"
 
-#include <mutex>
+#include "base/Mutex.h"
+
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -22,8 +23,10 @@ void configure(std::string_view level)
 
 std::shared_ptr<spdlog::logger> get(std::string_view component)
 {
-    static std::mutex mutex;
-    std::scoped_lock lock(mutex);
+    // spdlog's registry is thread-safe, but its get-or-create is two calls: two
+    // threads asking for a new component at once must not both register it.
+    static Mutex mutex;
+    MutexLocker lock(mutex);
     std::string name(component);
     if (auto existing = spdlog::get(name))
         return existing;

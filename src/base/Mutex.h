@@ -10,6 +10,10 @@
 //   ConditionVariable  waits with a MutexLocker held; the predicate runs with
 //                      the lock held, so write it as a loop around wait() or
 //                      annotate the lambda with NK_REQUIRES
+//   SharedMutex        a std::shared_mutex that is a capability: readers hold it
+//                      shared (SharedLocker), writers exclusive (ExclusiveLocker);
+//                      a member NK_GUARDED_BY it may be read under either, written
+//                      only under the exclusive lock
 //
 // Thread-safety: as std::mutex and std::condition_variable.
 
@@ -18,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <shared_mutex>
 
 namespace nk {
 
@@ -44,6 +49,12 @@ public:
         : m_lock(mutex.m_mutex)
     {
     }
+    // Takes over a lock the caller already holds (after a successful try_lock()),
+    // so that it is released on every way out of the scope.
+    MutexLocker(Mutex& mutex, std::adopt_lock_t) NK_REQUIRES(mutex)
+        : m_lock(mutex.m_mutex, std::adopt_lock)
+    {
+    }
     ~MutexLocker() NK_RELEASE() { }
     MutexLocker(MutexLocker const&) = delete;
     MutexLocker& operator=(MutexLocker const&) = delete;
@@ -54,6 +65,53 @@ public:
 private:
     friend class ConditionVariable;
     std::unique_lock<std::mutex> m_lock;
+};
+
+class NK_CAPABILITY("mutex") SharedMutex {
+public:
+    SharedMutex() = default;
+    SharedMutex(SharedMutex const&) = delete;
+    SharedMutex& operator=(SharedMutex const&) = delete;
+
+    void lock() NK_ACQUIRE() { m_mutex.lock(); }
+    void unlock() NK_RELEASE() { m_mutex.unlock(); }
+    void lock_shared() NK_ACQUIRE_SHARED() { m_mutex.lock_shared(); }
+    void unlock_shared() NK_RELEASE_SHARED() { m_mutex.unlock_shared(); }
+
+private:
+    std::shared_mutex m_mutex;
+};
+
+// Holds a SharedMutex exclusively for its scope.
+class NK_SCOPED_CAPABILITY ExclusiveLocker {
+public:
+    explicit ExclusiveLocker(SharedMutex& mutex) NK_ACQUIRE(mutex)
+        : m_mutex(mutex)
+    {
+        m_mutex.lock();
+    }
+    ~ExclusiveLocker() NK_RELEASE() { m_mutex.unlock(); }
+    ExclusiveLocker(ExclusiveLocker const&) = delete;
+    ExclusiveLocker& operator=(ExclusiveLocker const&) = delete;
+
+private:
+    SharedMutex& m_mutex;
+};
+
+// Holds a SharedMutex shared for its scope.
+class NK_SCOPED_CAPABILITY SharedLocker {
+public:
+    explicit SharedLocker(SharedMutex& mutex) NK_ACQUIRE_SHARED(mutex)
+        : m_mutex(mutex)
+    {
+        m_mutex.lock_shared();
+    }
+    ~SharedLocker() NK_RELEASE() { m_mutex.unlock_shared(); }
+    SharedLocker(SharedLocker const&) = delete;
+    SharedLocker& operator=(SharedLocker const&) = delete;
+
+private:
+    SharedMutex& m_mutex;
 };
 
 class ConditionVariable {

@@ -77,7 +77,7 @@ void ControlServer::stop()
     ::close(m_fd);
     std::vector<std::thread> threads;
     {
-        std::scoped_lock lock(m_clients_mutex);
+        MutexLocker lock(m_clients_mutex);
         for (int client : m_clients)
             ::shutdown(client, SHUT_RDWR);
         threads = std::move(m_threads);
@@ -105,7 +105,7 @@ void ControlServer::accept_loop()
             ::close(client);
             continue;
         }
-        std::scoped_lock lock(m_clients_mutex);
+        MutexLocker lock(m_clients_mutex);
         m_clients.push_back(client);
         m_threads.emplace_back([this, client] { serve(client); });
     }
@@ -121,7 +121,7 @@ void ControlServer::serve(int client)
         if (!write_line(client, handle_line(*line)))
             break;
     }
-    std::scoped_lock lock(m_clients_mutex);
+    MutexLocker lock(m_clients_mutex);
     std::erase(m_clients, client);
     ::close(client);
 }

@@ -13,6 +13,7 @@
 // requests in order. Handlers run on those threads.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 
 #include <nlohmann/json.hpp>
@@ -21,7 +22,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,7 +64,7 @@ private:
     std::map<std::string, Handler> m_handlers;
     std::atomic<bool> m_stopping { false };
     std::thread m_acceptor;
-    std::mutex m_clients_mutex;
+    Mutex m_clients_mutex;
     std::vector<int> m_clients NK_GUARDED_BY(m_clients_mutex);
     std::vector<std::thread> m_threads NK_GUARDED_BY(m_clients_mutex);
 };

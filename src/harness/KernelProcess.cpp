@@ -101,7 +101,7 @@ Result<std::unique_ptr<KernelProcess>> KernelProcess::start(Options options)
         text.append(buffer, static_cast<size_t>(n));
     }
     {
-        std::scoped_lock lock(process->m_mutex);
+        MutexLocker lock(process->m_mutex);
         process->m_stdout_text = text;
     }
     process->m_reader = std::thread([raw = process.get()] { raw->drain_stdout(); });
@@ -117,14 +117,14 @@ void KernelProcess::drain_stdout()
             continue;
         if (n <= 0)
             return;
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         m_stdout_text.append(buffer, static_cast<size_t>(n));
     }
 }
 
 std::string KernelProcess::stdout_text() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_stdout_text;
 }
 

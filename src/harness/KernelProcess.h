@@ -10,11 +10,11 @@
 // is ever left behind. Its stderr (the kernel log) goes to a file.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "harness/ChildProcess.h"
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,8 +64,8 @@ private:
     Options m_options;
     ChildProcess m_child { "kernel" };
     int m_stdout { -1 };
-    mutable std::mutex m_mutex;
-    std::string m_stdout_text;
+    mutable Mutex m_mutex;
+    std::string m_stdout_text NK_GUARDED_BY(m_mutex);
     std::thread m_reader;
 };
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "classes/block/BlockIo.h"
 
+#include "base/Mutex.h"
+
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 namespace nk::block_io {
@@ -99,9 +100,10 @@ Result<void> write(Disk& disk, uint64_t offset, std::span<std::byte const> data,
             const_cast<std::byte*>(data.data()), fua && device_fua));
     } else {
         // Read-modify-write of the covering sectors. Serialized per process so two
-        // partial writes to one sector cannot lose each other's bytes.
-        static std::mutex rmw_mutex;
-        std::scoped_lock lock(rmw_mutex);
+        // partial writes to one sector cannot lose each other's bytes. It guards
+        // the disk's contents, not a member: nothing to mark NK_GUARDED_BY.
+        static Mutex rmw_mutex;
+        MutexLocker lock(rmw_mutex);
         auto first = offset / sector_size;
         auto last = (offset + data.size() + sector_size - 1) / sector_size;
         std::vector<std::byte> bounce((last - first) * sector_size);

@@ -57,14 +57,14 @@ void BlockLayer::watchdog()
         auto timeout = m_timeout_ns.load();
         // Check a few times per timeout period (at most once every 10 ms).
         auto period = timeout == 0 ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(std::clamp<uint64_t>(timeout / 4'000'000, 10, 1000));
-        m_watchdog_changed.wait_for(lock, period, [this] { return m_stopping || m_rerun_stalled; });
+        m_watchdog_changed.wait_for(lock, period, [this]() NK_REQUIRES(m_watchdog_mutex) { return m_stopping || m_rerun_stalled; });
         if (m_stopping)
             break;
         if (m_rerun_stalled) {
             m_rerun_stalled = false;
             // Give the driver a moment to free what it lacked, then retry.
             if (!std::exchange(m_rerun_at_once, false))
-                m_watchdog_changed.wait_for(lock, kStalledRerunDelay, [this] { return m_stopping; });
+                m_watchdog_changed.wait_for(lock, kStalledRerunDelay, [this]() NK_REQUIRES(m_watchdog_mutex) { return m_stopping; });
             lock.unlock();
             for (auto const& disk : disks())
                 disk->queue().rerun_if_stalled();

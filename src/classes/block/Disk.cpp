@@ -71,7 +71,7 @@ void BlockDriverPort::queue_stalled(Disk& disk, uint64_t stalled_ns)
 
 Result<void> Disk::open()
 {
-    std::scoped_lock lock(m_open_mutex);
+    MutexLocker lock(m_open_mutex);
     if (!alive())
         return make_error(ErrorCode::NotFound, "disk {} is gone", name());
     if (m_open_count == 0) {
@@ -85,7 +85,7 @@ Result<void> Disk::open()
 
 void Disk::release()
 {
-    std::scoped_lock lock(m_open_mutex);
+    MutexLocker lock(m_open_mutex);
     if (m_open_count == 0)
         return;
     if (--m_open_count == 0 && alive())
@@ -94,7 +94,7 @@ void Disk::release()
 
 uint32_t Disk::open_count() const
 {
-    std::scoped_lock lock(m_open_mutex);
+    MutexLocker lock(m_open_mutex);
     return m_open_count;
 }
 

@@ -10,6 +10,7 @@
 // a frontend), so a stale handle is an error, never a dangling pointer.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 #include "classes/block/BlockDriverPort.h"
 #include "classes/block/RequestQueue.h"
@@ -18,7 +19,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 namespace nk {
@@ -85,7 +85,7 @@ private:
     RequestQueue m_queue;
     std::atomic<bool> m_alive { true };
 
-    mutable std::mutex m_open_mutex;
+    mutable Mutex m_open_mutex;
     uint32_t m_open_count NK_GUARDED_BY(m_open_mutex) { 0 };
 };
 

@@ -49,7 +49,7 @@ void RequestQueue::submit(std::span<BlockRequest* const> requests)
 {
     std::vector<BlockRequest*> failed;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         auto now = monotonic_ns();
         for (auto* request : requests) {
             request->submit_ns = now;
@@ -105,7 +105,7 @@ void RequestQueue::dispatch()
 {
     std::vector<BlockRequest*> batch;
     std::vector<int> statuses;
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (m_dispatching) {
         m_dispatch_again = true;
         return;
@@ -189,14 +189,14 @@ void RequestQueue::dispatch()
 
 void RequestQueue::set_idle_stall_handler(std::function<void()> handler)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_idle_stall_handler = std::move(handler);
 }
 
 bool RequestQueue::rerun_if_stalled()
 {
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (!m_stalled)
             return false;
     }
@@ -209,7 +209,7 @@ void RequestQueue::dispatch_softirq(void* queue) { static_cast<RequestQueue*>(qu
 void RequestQueue::run()
 {
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         m_stalled = false;
         m_progress++;
     }
@@ -222,7 +222,7 @@ Result<void> RequestQueue::end_request(uint32_t tag, int status)
     std::vector<BlockRequest*> failed;
     bool kick = false;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (tag >= m_depth || m_in_flight[tag] == nullptr)
             return make_error(ErrorCode::InvalidArgument, "end_request: tag {} is not in flight", tag);
         request = m_in_flight[tag];
@@ -265,7 +265,7 @@ void RequestQueue::kill()
     std::vector<BlockRequest*> unmapped;
     std::vector<BlockRequest*> mapped;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (m_dead)
             return;
         m_dead = true;
@@ -292,7 +292,7 @@ size_t RequestQueue::requeue_in_flight()
 {
     std::vector<BlockRequest*> taken;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (auto*& slot : m_in_flight) {
             if (slot != nullptr) {
                 taken.push_back(slot);
@@ -345,7 +345,7 @@ RequestQueue::ExhaustedSweep RequestQueue::fail_exhausted(uint32_t max_attempts,
     ExhaustedSweep sweep;
     std::vector<BlockRequest*> doomed;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         std::vector<BlockRequest*> candidates(m_active.begin(), m_active.end());
         candidates.insert(candidates.end(), m_blocked.begin(), m_blocked.end());
         for (auto* request : candidates) {
@@ -371,8 +371,9 @@ RequestQueue::ExhaustedSweep RequestQueue::fail_exhausted(uint32_t max_attempts,
 std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t now_ns, uint64_t timeout_ns)
 {
     std::vector<std::pair<uint32_t, uint64_t>> result;
-    std::scoped_lock lock(m_mutex);
-    std::erase_if(m_reported, [&](BlockRequest* request) { return std::ranges::find(m_in_flight, request) == m_in_flight.end(); });
+    MutexLocker lock(m_mutex);
+    std::erase_if(m_reported,
+        [&](BlockRequest* request) NK_REQUIRES(m_mutex) { return std::ranges::find(m_in_flight, request) == m_in_flight.end(); });
     for (uint32_t tag = 0; tag < m_depth; ++tag) {
         auto* request = m_in_flight[tag];
         if (request == nullptr)
@@ -389,7 +390,7 @@ std::vector<std::pair<uint32_t, uint64_t>> RequestQueue::take_timed_out(uint64_t
 
 std::optional<uint64_t> RequestQueue::take_idle_stall(uint64_t now_ns, uint64_t timeout_ns)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (m_idle_stall_since_ns == 0 || m_idle_stall_reported)
         return std::nullopt;
     auto age = age_at(now_ns, m_idle_stall_since_ns);
@@ -401,7 +402,7 @@ std::optional<uint64_t> RequestQueue::take_idle_stall(uint64_t now_ns, uint64_t 
 
 RequestQueue::Stats RequestQueue::stats() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto stats = m_stats;
     stats.pending = static_cast<uint32_t>(m_pending.size());
     stats.blocked = static_cast<uint32_t>(m_blocked.size());

@@ -19,13 +19,13 @@
 // end_request may be called by the driver from inside queue_rq.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 #include "classes/block/BlockRequest.h"
 
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -122,7 +122,7 @@ private:
     uint32_t const m_depth;
     uint32_t const m_max_sectors;
 
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     bool m_dead NK_GUARDED_BY(m_mutex) { false };
     bool m_dispatching NK_GUARDED_BY(m_mutex) { false };
     bool m_dispatch_again NK_GUARDED_BY(m_mutex) { false };

@@ -32,7 +32,7 @@ DiskController::DiskController(std::unique_ptr<DiskImage> image, Options options
     , m_options(std::move(options))
     , m_capacity_sectors(m_image->size() / 512)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     reset_locked(true);
 }
 
@@ -45,19 +45,19 @@ uint32_t DiskController::vector_count() const { return NKDISK_NR_VECTORS; }
 
 DiskController::Stats DiskController::stats() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_stats;
 }
 
 void DiskController::inject_media_error(uint64_t sector, uint64_t count)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_media_errors.emplace_back(sector, count);
 }
 
 void DiskController::clear_media_errors()
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_media_errors.clear();
 }
 
@@ -65,7 +65,7 @@ void DiskController::clear_media_errors()
 
 uint64_t DiskController::read_register(uint32_t, uint32_t offset, unsigned width)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     uint64_t status = (m_enabled && m_fatal == 0 ? NKDISK_STATUS_READY : 0u)
         | (m_fatal != 0 ? NKDISK_STATUS_FATAL | (uint32_t(m_fatal) << 8) : 0u);
     uint64_t value = 0;
@@ -103,13 +103,13 @@ void DiskController::write_register(uint32_t, uint32_t offset, unsigned width, u
     bool start_engine = false;
     if (offset == NKDISK_REG_CTRL && (value & NKDISK_CTRL_RESET) != 0) {
         // Wait for the command being executed, then forget everything.
-        std::scoped_lock engine(m_engine_mutex);
-        std::scoped_lock lock(m_mutex);
+        MutexLocker engine(m_engine_mutex);
+        MutexLocker lock(m_mutex);
         reset_locked(false);
         return;
     }
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         auto set_half = [&](uint64_t& reg) {
             if (width == 8)
                 reg = value;
@@ -180,8 +180,8 @@ void DiskController::write_register(uint32_t, uint32_t offset, unsigned width, u
 
 void DiskController::hard_reset()
 {
-    std::scoped_lock engine(m_engine_mutex);
-    std::scoped_lock lock(m_mutex);
+    MutexLocker engine(m_engine_mutex);
+    MutexLocker lock(m_mutex);
     reset_locked(true);
 }
 
@@ -283,16 +283,16 @@ void DiskController::run_engine()
 {
     m_engine_requested.store(true, std::memory_order_release);
     while (m_engine_requested.load(std::memory_order_acquire)) {
-        std::unique_lock engine(m_engine_mutex, std::try_to_lock);
-        if (!engine.owns_lock())
+        if (!m_engine_mutex.try_lock())
             return; // The running engine re-checks the request after it unlocks.
+        MutexLocker engine(m_engine_mutex, std::adopt_lock);
         m_engine_requested.store(false, std::memory_order_release);
         bool posted = run_engine_pass();
         engine.unlock();
 
         bool raise = false;
         if (posted) {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             m_int_status |= NKDISK_INT_COMPLETION;
             raise = (m_int_mask & NKDISK_INT_COMPLETION) == 0;
             if (raise)
@@ -313,7 +313,7 @@ bool DiskController::run_engine_pass()
         Command command {};
         uint64_t generation = 0;
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             auto const mask = m_queue_size - 1;
             if (!m_enabled || m_fatal != 0 || m_sq_head == m_sq_tail)
                 break;
@@ -332,7 +332,7 @@ bool DiskController::run_engine_pass()
 
         auto status = execute(command);
 
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (generation != m_generation || !m_enabled || m_fatal != 0)
             break; // reset or disabled while the command ran: its completion is lost, as on hardware
         auto slot = iommu().pin(m_cq_base + uint64_t(m_cq_tail) * sizeof(nkdisk_cqe), sizeof(nkdisk_cqe),
@@ -363,7 +363,7 @@ bool DiskController::run_engine_pass()
     }
     if (raise_error) {
         {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             m_stats.interrupts++;
         }
         raise_interrupt(NKDISK_VECTOR_ERROR);
@@ -386,7 +386,7 @@ uint16_t DiskController::execute(Command const& command)
     bool write_cache = false;
     bool media_error = false;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         write_cache = (m_config & NKDISK_CONFIG_WCE) != 0;
         if (sqe.opcode == NKDISK_OP_READ)
             m_stats.reads++;

@@ -10,6 +10,7 @@
 // runs makes it loop again. The completion interrupt is raised after each
 // batch, outside every device lock.
 
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 #include "devices/HardwareDevice.h"
 #include "devices/disk/DiskImage.h"
@@ -17,7 +18,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace nk {
@@ -71,9 +71,9 @@ private:
     struct Command;
     static void engine_softirq(void* self);
     void run_engine();
-    bool run_engine_pass();
+    bool run_engine_pass() NK_REQUIRES(m_engine_mutex);
     uint16_t execute(Command const& command);
-    bool touches_media_error(uint64_t sector, uint64_t count) const;
+    bool touches_media_error(uint64_t sector, uint64_t count) const NK_REQUIRES(m_mutex);
 
     void reset_locked(bool power_on) NK_REQUIRES(m_mutex);
     void enable_locked() NK_REQUIRES(m_mutex);
@@ -88,7 +88,7 @@ private:
     uint64_t m_capacity_sectors;
 
     // The register file and ring state.
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     bool m_was_reset NK_GUARDED_BY(m_mutex) { false }; // false at power-on
     bool m_enabled NK_GUARDED_BY(m_mutex) { false };
     uint8_t m_fatal NK_GUARDED_BY(m_mutex) { 0 };
@@ -108,8 +108,9 @@ private:
     Stats m_stats NK_GUARDED_BY(m_mutex);
     std::vector<std::pair<uint64_t, uint64_t>> m_media_errors NK_GUARDED_BY(m_mutex);
 
-    // Held while commands execute; a reset takes it to wait for the current command.
-    std::mutex m_engine_mutex;
+    // Held while commands execute; a reset takes it to wait for the current
+    // command. It serializes execution: the state it protects is the medium's.
+    Mutex m_engine_mutex;
     std::atomic<bool> m_engine_requested { false };
 };
 

@@ -20,7 +20,7 @@
 
 namespace nk {
 
-class BusDriver;
+struct BusDriver;
 class EventLoop;
 class IrqController;
 class IoWindow;

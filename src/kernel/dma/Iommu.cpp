@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/dma/Iommu.h"
 
-#include <mutex>
 #include <thread>
 
 namespace nk {
@@ -24,7 +23,7 @@ Result<uint64_t> Iommu::map(void* cpu, size_t length, DmaDirection direction)
 {
     if (cpu == nullptr || length == 0)
         return make_error(ErrorCode::InvalidArgument, "iommu map: empty range");
-    std::unique_lock lock(m_mutex);
+    ExclusiveLocker lock(m_mutex);
     auto iova = m_next_iova;
     // Keep the low bits of the CPU address so sub-page offsets survive, and leave
     // an unmapped guard page between mappings so an overrun hits nothing.
@@ -45,7 +44,7 @@ Result<void> Iommu::unmap(uint64_t iova)
 {
     std::unique_ptr<Mapping> mapping;
     {
-        std::unique_lock lock(m_mutex);
+        ExclusiveLocker lock(m_mutex);
         auto it = m_mappings.find(iova);
         if (it == m_mappings.end())
             return make_error(ErrorCode::NotFound, "iommu unmap: no mapping at {:#x}", iova);
@@ -60,7 +59,7 @@ Result<void> Iommu::unmap(uint64_t iova)
 
 Result<DmaPin> Iommu::pin(uint64_t iova, size_t length, DmaDirection access)
 {
-    std::shared_lock lock(m_mutex);
+    SharedLocker lock(m_mutex);
     auto it = m_mappings.upper_bound(iova);
     if (it == m_mappings.begin())
         return make_error(ErrorCode::InvalidArgument, "dma: address {:#x} is not mapped", iova);
@@ -79,7 +78,7 @@ Result<DmaPin> Iommu::pin(uint64_t iova, size_t length, DmaDirection access)
 
 size_t Iommu::mapping_count() const
 {
-    std::shared_lock lock(m_mutex);
+    SharedLocker lock(m_mutex);
     return m_mappings.size();
 }
 

@@ -14,6 +14,7 @@
 // transfers that pinned the mapping, like an IOMMU unmap waits for DMA to drain.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 
 #include <atomic>
@@ -21,7 +22,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <span>
 
 namespace nk {
@@ -60,7 +60,8 @@ private:
         std::atomic<uint32_t> pins { 0 };
     };
 
-    mutable std::shared_mutex m_mutex;
+    // Shared: DMA pins from many device engines; exclusive: map and unmap.
+    mutable SharedMutex m_mutex;
     std::map<uint64_t, std::unique_ptr<Mapping>> m_mappings NK_GUARDED_BY(m_mutex);
     // IOVAs are never reused, so a stale device address can never reach a new buffer.
     uint64_t m_next_iova NK_GUARDED_BY(m_mutex) { 0x10'0000'0000ull };

@@ -7,7 +7,7 @@ namespace nk {
 
 uint32_t IrqController::allocate_line(std::string device_name)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto number = static_cast<uint32_t>(m_lines.size()) + 1; // 0 is never a valid line
     auto& line = m_lines.emplace_back();
     line.number = number;
@@ -18,7 +18,7 @@ uint32_t IrqController::allocate_line(std::string device_name)
 
 IrqController::Line* IrqController::line(uint32_t irq) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (irq == 0 || irq > m_lines.size())
         return nullptr;
     return const_cast<Line*>(&m_lines[irq - 1]);
@@ -31,7 +31,7 @@ Result<void> IrqController::request(uint32_t irq, std::unique_ptr<IrqAction> act
     auto* target = line(irq);
     if (target == nullptr)
         return make_error(ErrorCode::InvalidArgument, "request_irq: no interrupt line {}", irq);
-    std::scoped_lock lock(target->mutex);
+    MutexLocker lock(target->mutex);
     if (target->action)
         return make_error(ErrorCode::AlreadyExists, "request_irq: line {} already has handler '{}'", irq,
             target->action->name());
@@ -46,11 +46,11 @@ Result<std::unique_ptr<IrqAction>> IrqController::free(uint32_t irq, void* dev_i
     auto* target = line(irq);
     if (target == nullptr)
         return make_error(ErrorCode::InvalidArgument, "free_irq: no interrupt line {}", irq);
-    std::unique_lock lock(target->mutex);
+    MutexLocker lock(target->mutex);
     if (!target->action || target->action->dev_id() != dev_id)
         return make_error(ErrorCode::NotFound, "free_irq: line {} has no handler for this dev_id", irq);
     ++target->disable_depth;
-    target->idle.wait(lock, [&] { return !target->running; });
+    target->idle.wait(lock, [&]() NK_REQUIRES(target->mutex) { return !target->running; });
     target->pending = false;
     target->disable_depth = 0;
     return std::move(target->action);
@@ -61,10 +61,10 @@ Result<void> IrqController::disable(uint32_t irq, bool wait)
     auto* target = line(irq);
     if (target == nullptr)
         return make_error(ErrorCode::InvalidArgument, "disable_irq: no interrupt line {}", irq);
-    std::unique_lock lock(target->mutex);
+    MutexLocker lock(target->mutex);
     ++target->disable_depth;
     if (wait)
-        target->idle.wait(lock, [&] { return !target->running; });
+        target->idle.wait(lock, [&]() NK_REQUIRES(target->mutex) { return !target->running; });
     return {};
 }
 
@@ -75,7 +75,7 @@ Result<void> IrqController::enable(uint32_t irq)
         return make_error(ErrorCode::InvalidArgument, "enable_irq: no interrupt line {}", irq);
     bool deliver_now = false;
     {
-        std::scoped_lock lock(target->mutex);
+        MutexLocker lock(target->mutex);
         if (target->disable_depth == 0)
             return make_error(ErrorCode::FailedPrecondition, "enable_irq: line {} is not disabled", irq);
         if (--target->disable_depth == 0 && target->pending && !target->running) {
@@ -94,7 +94,7 @@ void IrqController::raise(uint32_t irq)
     if (target == nullptr)
         return;
     {
-        std::scoped_lock lock(target->mutex);
+        MutexLocker lock(target->mutex);
         target->raised++;
         if (!target->action) {
             target->unhandled++;
@@ -112,7 +112,7 @@ void IrqController::deliver_softirq(void* line) { deliver(*static_cast<Line*>(li
 
 void IrqController::deliver(Line& line)
 {
-    std::unique_lock lock(line.mutex);
+    MutexLocker lock(line.mutex);
     if (line.running || !line.action || line.disable_depth > 0) {
         if (line.action)
             line.pending = true;
@@ -143,10 +143,10 @@ void IrqController::deliver(Line& line)
 std::vector<IrqController::LineStats> IrqController::stats() const
 {
     std::vector<LineStats> result;
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (auto const& entry : m_lines) {
         auto& line = const_cast<Line&>(entry);
-        std::scoped_lock line_lock(line.mutex);
+        MutexLocker line_lock(line.mutex);
         result.push_back({ line.number, line.device, line.action ? line.action->name() : std::string(), line.raised,
             line.handled, line.unhandled, line.disable_depth });
     }

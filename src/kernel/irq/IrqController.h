@@ -13,13 +13,12 @@
 // Thread-safety: all methods may be called from any kernel thread.
 
 #include "base/Error.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 #include "kernel/irq/IrqAction.h"
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,8 +67,8 @@ private:
         uint32_t number;
         IrqController* controller;
         std::string device;
-        std::mutex mutex;
-        std::condition_variable idle;
+        Mutex mutex;
+        ConditionVariable idle;
         std::unique_ptr<IrqAction> action NK_GUARDED_BY(mutex);
         uint32_t disable_depth NK_GUARDED_BY(mutex) { 0 };
         bool running NK_GUARDED_BY(mutex) { false };
@@ -83,7 +82,7 @@ private:
     static void deliver_softirq(void* line);
     static void deliver(Line& line);
 
-    mutable std::mutex m_mutex;
+    mutable Mutex m_mutex;
     // deque: stable addresses; lines are only added.
     std::deque<Line> m_lines NK_GUARDED_BY(m_mutex);
 };

@@ -22,7 +22,7 @@ TimerService::TimerService()
 TimerService::~TimerService()
 {
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         m_stopping = true;
     }
     m_changed.notify_all();
@@ -31,7 +31,7 @@ TimerService::~TimerService()
 
 Timer* TimerService::create(Module& owner, std::unique_ptr<TimerCallback> callback)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto timer = std::unique_ptr<Timer>(new Timer(owner, std::move(callback)));
     auto* raw = timer.get();
     m_timers.insert(std::move(timer));
@@ -40,7 +40,7 @@ Timer* TimerService::create(Module& owner, std::unique_ptr<TimerCallback> callba
 
 bool TimerService::mod(Timer& timer, uint32_t delay_ms)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     bool was_pending = timer.m_armed;
     if (was_pending)
         m_armed.erase(&timer);
@@ -54,7 +54,7 @@ bool TimerService::mod(Timer& timer, uint32_t delay_ms)
 
 bool TimerService::del_sync(Timer& timer)
 {
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     bool was_pending = timer.m_armed;
     // A running callback may re-arm its own timer: disarm until it is neither
     // pending nor running (as Linux's del_timer_sync does).
@@ -65,7 +65,7 @@ bool TimerService::del_sync(Timer& timer)
         }
         if (std::this_thread::get_id() == m_thread_id || m_running != &timer)
             break;
-        m_changed.wait(lock, [&] { return m_running != &timer; });
+        m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return m_running != &timer; });
     }
     return was_pending;
 }
@@ -73,7 +73,7 @@ bool TimerService::del_sync(Timer& timer)
 void TimerService::destroy(Timer& timer)
 {
     del_sync(timer);
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (timer.m_armed) {
         m_armed.erase(&timer);
         timer.m_armed = false;
@@ -88,20 +88,20 @@ void TimerService::destroy(Timer& timer)
 
 bool TimerService::is_pending(Timer const& timer) const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return timer.m_armed;
 }
 
 size_t TimerService::timer_count() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_timers.size();
 }
 
 void TimerService::run()
 {
     pthread_setname_np(pthread_self(), "nk-timer");
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     while (!m_stopping) {
         if (m_armed.empty()) {
             m_changed.wait(lock);

@@ -13,12 +13,11 @@
 // timer does not wait for itself).
 
 #include "base/Clock.h"
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -60,8 +59,8 @@ private:
         bool operator()(Timer const* a, Timer const* b) const;
     };
 
-    mutable std::mutex m_mutex;
-    std::condition_variable m_changed;
+    mutable Mutex m_mutex;
+    ConditionVariable m_changed;
     std::set<Timer*, Order> m_armed NK_GUARDED_BY(m_mutex);
     std::set<std::unique_ptr<Timer>> m_timers NK_GUARDED_BY(m_mutex);
     Timer* m_running NK_GUARDED_BY(m_mutex) { nullptr };
@@ -84,6 +83,7 @@ private:
     }
     Module& m_owner;
     std::unique_ptr<TimerCallback> m_callback;
+    // Under the service's m_mutex (a Timer does not know its service, so no NK_GUARDED_BY).
     uint64_t m_expires_ns { 0 };
     uint64_t m_sequence { 0 }; // tie-break for equal expiry
     bool m_armed { false };

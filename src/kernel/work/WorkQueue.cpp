@@ -15,7 +15,7 @@ WorkQueue::WorkQueue(unsigned threads)
 WorkQueue::~WorkQueue()
 {
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         m_stopping = true;
     }
     m_changed.notify_all();
@@ -24,7 +24,7 @@ WorkQueue::~WorkQueue()
 
 Work* WorkQueue::create(Module& owner, std::unique_ptr<WorkCallback> callback)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     auto work = std::unique_ptr<Work>(new Work(owner, std::move(callback)));
     auto* raw = work.get();
     m_items.insert(std::move(work));
@@ -33,7 +33,7 @@ Work* WorkQueue::create(Module& owner, std::unique_ptr<WorkCallback> callback)
 
 bool WorkQueue::queue(Work& work)
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     if (work.m_queued || work.m_destroying)
         return false;
     work.m_queued = true;
@@ -44,20 +44,20 @@ bool WorkQueue::queue(Work& work)
 
 void WorkQueue::flush(Work& work)
 {
-    std::unique_lock lock(m_mutex);
-    m_changed.wait(lock, [&] { return !work.m_queued && work.m_running == 0; });
+    MutexLocker lock(m_mutex);
+    m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return !work.m_queued && work.m_running == 0; });
 }
 
 void WorkQueue::destroy(Work& work)
 {
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     // From now on it cannot be queued again (not even by itself while it runs).
     work.m_destroying = true;
     if (work.m_queued) {
         std::erase(m_queue, &work);
         work.m_queued = false;
     }
-    m_changed.wait(lock, [&] { return work.m_running == 0; });
+    m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return work.m_running == 0; });
     for (auto it = m_items.begin(); it != m_items.end(); ++it) {
         if (it->get() == &work) {
             m_items.erase(it);
@@ -68,19 +68,21 @@ void WorkQueue::destroy(Work& work)
 
 size_t WorkQueue::work_count() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_items.size();
 }
 
 void WorkQueue::worker()
 {
     pthread_setname_np(pthread_self(), "nk-work");
-    std::unique_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     for (;;) {
         // A work item never runs on two workers at once: one queued again while
         // it runs waits for the running instance.
-        auto runnable = [&] { return std::ranges::find_if(m_queue, [](Work const* w) { return w->m_running == 0; }); };
-        m_changed.wait(lock, [&] { return m_stopping || runnable() != m_queue.end(); });
+        auto runnable = [&]() NK_REQUIRES(m_mutex) {
+            return std::ranges::find_if(m_queue, [](Work const* w) { return w->m_running == 0; });
+        };
+        m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return m_stopping || runnable() != m_queue.end(); });
         if (m_stopping)
             return;
         auto it = runnable();

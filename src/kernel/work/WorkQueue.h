@@ -8,12 +8,11 @@
 // Thread-safety: every method may be called from any thread. flush() and
 // destroy() must not be called from the work item itself.
 
+#include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -50,8 +49,8 @@ public:
 private:
     void worker();
 
-    mutable std::mutex m_mutex;
-    std::condition_variable m_changed;
+    mutable Mutex m_mutex;
+    ConditionVariable m_changed;
     std::deque<Work*> m_queue NK_GUARDED_BY(m_mutex);
     std::set<std::unique_ptr<Work>> m_items NK_GUARDED_BY(m_mutex);
     bool m_stopping NK_GUARDED_BY(m_mutex) { false };
@@ -71,6 +70,7 @@ private:
     }
     Module& m_owner;
     std::unique_ptr<WorkCallback> m_callback;
+    // Under the queue's m_mutex (a Work does not know its queue, so no NK_GUARDED_BY).
     bool m_queued { false };
     bool m_destroying { false };
     unsigned m_running { 0 };

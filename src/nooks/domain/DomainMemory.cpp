@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "nooks/domain/DomainMemory.h"
 
+#include "base/Mutex.h"
+
 #include <bitset>
 #include <cstring>
 
@@ -9,12 +11,12 @@ namespace nk {
 namespace {
 
 // Slots of the domain address space in use by this kernel process.
-std::mutex slots_mutex;
-std::bitset<abi::max_domain_slots> slots_in_use;
+Mutex slots_mutex;
+std::bitset<abi::max_domain_slots> slots_in_use NK_GUARDED_BY(slots_mutex);
 
 Result<unsigned> claim_slot()
 {
-    std::scoped_lock lock(slots_mutex);
+    MutexLocker lock(slots_mutex);
     for (unsigned slot = 0; slot < abi::max_domain_slots; ++slot) {
         if (!slots_in_use.test(slot)) {
             slots_in_use.set(slot);
@@ -26,7 +28,7 @@ Result<unsigned> claim_slot()
 
 void release_slot(unsigned slot)
 {
-    std::scoped_lock lock(slots_mutex);
+    MutexLocker lock(slots_mutex);
     slots_in_use.reset(slot);
 }
 

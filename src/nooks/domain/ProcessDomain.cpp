@@ -4,11 +4,10 @@
 #include "base/Spawn.h"
 
 #include "base/Clock.h"
+#include "base/Mutex.h"
 
-#include <condition_variable>
 #include <csignal>
 #include <functional>
-#include <mutex>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -45,12 +44,12 @@ public:
     int spawn(pid_t* pid, char const* path, posix_spawn_file_actions_t const* actions, posix_spawnattr_t const* attributes,
         char* const* argv, char* const* envp)
     {
-        std::scoped_lock one_at_a_time(m_spawn_mutex);
-        std::unique_lock lock(m_mutex);
+        MutexLocker one_at_a_time(m_spawn_mutex);
+        MutexLocker lock(m_mutex);
         m_request = [&] { return ::posix_spawn(pid, path, actions, attributes, argv, envp); };
         m_done = false;
         m_changed.notify_all();
-        m_changed.wait(lock, [&] { return m_done; });
+        m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return m_done; });
         return m_result;
     }
 
@@ -62,9 +61,9 @@ private:
     void run()
     {
         pthread_setname_np(pthread_self(), "nk-spawner");
-        std::unique_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         for (;;) {
-            m_changed.wait(lock, [&] { return m_request != nullptr; });
+            m_changed.wait(lock, [&]() NK_REQUIRES(m_mutex) { return m_request != nullptr; });
             m_result = m_request();
             m_request = nullptr;
             m_done = true;
@@ -72,12 +71,14 @@ private:
         }
     }
 
-    std::mutex m_spawn_mutex;
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::function<int()> m_request;
-    bool m_done { false };
-    int m_result { 0 };
+    // One request at a time: held across the whole exchange, so a second
+    // caller cannot replace m_request or read another caller's m_result.
+    Mutex m_spawn_mutex;
+    Mutex m_mutex;
+    ConditionVariable m_changed;
+    std::function<int()> m_request NK_GUARDED_BY(m_mutex);
+    bool m_done NK_GUARDED_BY(m_mutex) { false };
+    int m_result NK_GUARDED_BY(m_mutex) { 0 };
 };
 
 } // namespace

@@ -343,7 +343,7 @@ std::optional<FailureRecord> IsolatedModule::failure() const
 bool IsolatedModule::wait_released(std::chrono::milliseconds timeout) const
 {
     MutexLocker lock(m_failure_mutex);
-    return m_released_changed.wait_for(lock, timeout, [&] { return m_released; });
+    return m_released_changed.wait_for(lock, timeout, [&]() NK_REQUIRES(m_failure_mutex) { return m_released; });
 }
 
 } // namespace nk

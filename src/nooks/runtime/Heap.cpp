@@ -83,7 +83,7 @@ void* Heap::allocate(size_t size, bool zero)
     auto size_class = class_of(size + header_size);
     std::byte* block = nullptr;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (m_free[size_class] == nullptr) {
             auto* chunk = static_cast<std::byte*>(allocate_extent(chunk_size));
             if (chunk == nullptr) {
@@ -120,7 +120,7 @@ void* Heap::allocate_pages(size_t size)
     auto bytes = (size + page - 1) & ~(page - 1);
     void* block = nullptr;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         block = allocate_extent(bytes);
         if (block == nullptr) {
             m_stats.failures.fetch_add(1, std::memory_order_relaxed);
@@ -141,7 +141,7 @@ char const* Heap::free(void const* pointer)
         return "free of a pointer outside the driver's heap";
     auto address = reinterpret_cast<uint64_t>(pointer);
     if (address % page == 0) {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (auto it = m_page_blocks.find(address); it != m_page_blocks.end()) {
             auto bytes = it->second;
             m_page_blocks.erase(it);
@@ -156,7 +156,7 @@ char const* Heap::free(void const* pointer)
     auto* header = reinterpret_cast<Header*>(block);
     uint64_t size = 0;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (header->magic == freed_magic)
             return "double free";
         if (header->magic != live_magic || header->size_class >= class_count

@@ -12,12 +12,12 @@
 //
 // Thread-safety: all methods may be called from any domain thread.
 
+#include "base/Mutex.h"
 #include "nooks/domain/Layout.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <mutex>
 
 namespace nk::runtime {
 
@@ -50,19 +50,19 @@ private:
 
     static size_t class_of(size_t total);
     static size_t class_bytes(size_t size_class) { return size_t(32) << size_class; }
-    void* allocate_extent(size_t bytes); // m_mutex held
-    void release_extent(std::byte* start, size_t bytes);
+    void* allocate_extent(size_t bytes) NK_REQUIRES(m_mutex);
+    void release_extent(std::byte* start, size_t bytes) NK_REQUIRES(m_mutex);
     void account(int64_t bytes, int64_t allocations);
 
     std::byte* m_base;
     size_t m_size;
     abi::HeapStats& m_stats;
-    std::mutex m_mutex;
+    Mutex m_mutex;
     // Free small blocks, linked through their header's size field (the magic
     // stays readable, so a second free of the same block is recognized).
-    std::byte* m_free[class_count] {};
-    std::map<uint64_t, uint64_t> m_free_extents; // start -> length, coalesced
-    std::map<uint64_t, uint64_t> m_page_blocks;  // live large blocks: start -> length
+    std::byte* m_free[class_count] NK_GUARDED_BY(m_mutex) {};
+    std::map<uint64_t, uint64_t> m_free_extents NK_GUARDED_BY(m_mutex); // start -> length, coalesced
+    std::map<uint64_t, uint64_t> m_page_blocks NK_GUARDED_BY(m_mutex);  // live large blocks: start -> length
 };
 
 } // namespace nk::runtime

@@ -235,7 +235,7 @@ void Runtime::drain_kernel_deferred()
     auto tail = const_cast<std::atomic<uint64_t>&>(ring.tail).load(std::memory_order_acquire);
     if (m_header->kernel_deferred_head.load(std::memory_order_acquire) >= tail)
         return;
-    std::scoped_lock lock(m_drain_mutex);
+    MutexLocker lock(m_drain_mutex);
     auto head = m_header->kernel_deferred_head.load(std::memory_order_acquire);
     tail = const_cast<std::atomic<uint64_t>&>(ring.tail).load(std::memory_order_acquire);
     while (head < tail) {
@@ -317,7 +317,7 @@ uint64_t Runtime::function_handle(void const* function)
 {
     if (function == nullptr)
         return 0;
-    std::scoped_lock lock(m_functions_mutex);
+    MutexLocker lock(m_functions_mutex);
     for (size_t i = 0; i < m_functions.size(); ++i) {
         if (m_functions[i] == function)
             return i + 1;
@@ -328,7 +328,7 @@ uint64_t Runtime::function_handle(void const* function)
 
 void* Runtime::function(uint64_t handle)
 {
-    std::scoped_lock lock(m_functions_mutex);
+    MutexLocker lock(m_functions_mutex);
     if (handle == 0 || handle > m_functions.size())
         return nullptr;
     return const_cast<void*>(m_functions[handle - 1]);
@@ -336,19 +336,19 @@ void* Runtime::function(uint64_t handle)
 
 void Runtime::remember(uint64_t handle, void* value)
 {
-    std::scoped_lock lock(m_cache_mutex);
+    MutexLocker lock(m_cache_mutex);
     m_cache[handle] = value;
 }
 
 void Runtime::forget(uint64_t handle)
 {
-    std::scoped_lock lock(m_cache_mutex);
+    MutexLocker lock(m_cache_mutex);
     m_cache.erase(handle);
 }
 
 void* Runtime::recall(uint64_t handle)
 {
-    std::scoped_lock lock(m_cache_mutex);
+    MutexLocker lock(m_cache_mutex);
     auto it = m_cache.find(handle);
     return it != m_cache.end() ? it->second : nullptr;
 }

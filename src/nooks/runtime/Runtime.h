@@ -10,6 +10,7 @@
 // kernel thread waiting on the other end. A worker's channel is thread-local;
 // a driver -> kernel call goes out on the calling worker's channel.
 
+#include "base/Mutex.h"
 #include "nooks/domain/Layout.h"
 #include "nooks/runtime/Heap.h"
 
@@ -19,7 +20,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <vector>
 
@@ -116,13 +116,15 @@ private:
     std::array<ChannelState, abi::max_channels> m_channels {};
     std::atomic<uint32_t> m_ready { 0 };
 
-    std::mutex m_functions_mutex;
-    std::vector<void const*> m_functions;
+    Mutex m_functions_mutex;
+    std::vector<void const*> m_functions NK_GUARDED_BY(m_functions_mutex);
 
-    std::mutex m_cache_mutex;
-    std::map<uint64_t, void*> m_cache;
+    Mutex m_cache_mutex;
+    std::map<uint64_t, void*> m_cache NK_GUARDED_BY(m_cache_mutex);
 
-    std::mutex m_drain_mutex;
+    // One worker at a time drains the kernel's deferred ring (in shared memory,
+    // so there is no member to mark guarded).
+    Mutex m_drain_mutex;
 };
 
 } // namespace nk::runtime

@@ -17,13 +17,13 @@ Result<int> ShadowBlockPort::open(Disk& disk)
     if (auto driver = usable_driver()) {
         auto result = TRY(driver->open(disk));
         if (result == 0) {
-            std::scoped_lock lock(m_mutex);
+            MutexLocker lock(m_mutex);
             m_opens++;
         }
         return result;
     }
     // The driver is down: the open is the shadow's, replayed when the driver is back.
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     m_opens++;
     return 0;
 }
@@ -31,7 +31,7 @@ Result<int> ShadowBlockPort::open(Disk& disk)
 Result<void> ShadowBlockPort::release(Disk& disk)
 {
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (m_opens > 0)
             m_opens--;
     }
@@ -44,7 +44,7 @@ Result<int> ShadowBlockPort::ioctl(Disk& disk, uint32_t cmd, uint64_t arg)
 {
     if (auto driver = usable_driver()) {
         auto result = TRY(driver->ioctl(disk, cmd, arg));
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         if (cmd == NK_BLK_IOCTL_SET_WRITE_CACHE && result == 0)
             m_write_cache = static_cast<uint32_t>(arg);
         else if (cmd == NK_BLK_IOCTL_GET_WRITE_CACHE && result >= 0)
@@ -52,7 +52,7 @@ Result<int> ShadowBlockPort::ioctl(Disk& disk, uint32_t cmd, uint64_t arg)
         return result;
     }
     // Answered for the driver, from the log.
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     switch (cmd) {
     case NK_BLK_IOCTL_GET_WRITE_CACHE:
         return m_write_cache ? static_cast<int>(*m_write_cache) : -EAGAIN;
@@ -133,7 +133,7 @@ Result<void> ShadowBlockPort::replay(Disk& disk)
     uint32_t opens = 0;
     std::optional<uint32_t> write_cache;
     {
-        std::scoped_lock lock(m_mutex);
+        MutexLocker lock(m_mutex);
         opens = m_opens;
         write_cache = m_write_cache;
     }
@@ -162,13 +162,13 @@ void ShadowBlockPort::go_passive(uint32_t suspects)
 
 uint32_t ShadowBlockPort::opens() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_opens;
 }
 
 std::optional<uint32_t> ShadowBlockPort::write_cache() const
 {
-    std::scoped_lock lock(m_mutex);
+    MutexLocker lock(m_mutex);
     return m_write_cache;
 }
 

@@ -20,12 +20,13 @@
 // Thread-safety: called by the block class from any kernel thread; the
 // shadow (BlockShadow) switches modes from the recovery thread.
 
+#include "base/Mutex.h"
+#include "base/ThreadAnnotations.h"
 #include "classes/block/BlockDriverPort.h"
 #include "kernel/module/Module.h"
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 namespace nk {
@@ -73,9 +74,9 @@ private:
     std::atomic<bool> m_probation { false };
     std::atomic<uint32_t> m_suspects_outstanding { 0 };
     std::atomic<uint32_t> m_suspects_in_flight { 0 };
-    mutable std::mutex m_mutex; // the configuration log
-    uint32_t m_opens { 0 };
-    std::optional<uint32_t> m_write_cache;
+    mutable Mutex m_mutex; // the configuration log
+    uint32_t m_opens NK_GUARDED_BY(m_mutex) { 0 };
+    std::optional<uint32_t> m_write_cache NK_GUARDED_BY(m_mutex);
 };
 
 } // namespace nk
