@@ -14,11 +14,12 @@
 
 #include "base/ConfigTable.h"
 #include "base/Error.h"
-#include "devices/HardwareDevice.h"
+#include "kernel/bus/HardwareDevice.h"
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nk {
 
@@ -28,6 +29,10 @@ public:
     virtual ~DeviceSettings() = default;
     // For people: "image /var/lib/nooks/disk0.img, 1.0 GiB".
     virtual std::string describe() const = 0;
+    // Host resources the device takes for itself, which no other device of
+    // the machine may name ("image /var/lib/nooks/disk0.img"): two disks on
+    // one image would corrupt it.
+    virtual std::vector<std::string> exclusive_resources() const { return {}; }
 };
 
 class DeviceKind {

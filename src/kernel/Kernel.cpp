@@ -31,11 +31,22 @@ Kernel::Kernel(Options options, std::unique_ptr<EventLoop> events)
 
 Kernel::~Kernel()
 {
+    // Devices name the module that registered them and modules call into the
+    // classes while they go: every device is released (none kept for a
+    // recovery that will not come) before any module object is destroyed,
+    // and the classes outlive the modules.
+    for (auto* driver_class : classes())
+        driver_class->begin_shutdown();
     unload_all();
+    std::vector<std::shared_ptr<Module>> retired;
     {
         MutexLocker lock(m_modules_mutex);
+        retired = std::move(m_retired);
         m_retired.clear();
     }
+    for (auto const& module : retired)
+        release_module_objects(*module);
+    retired.clear();
     MutexLocker lock(m_classes_mutex);
     m_classes.clear();
 }
@@ -78,14 +89,16 @@ Result<Module*> Kernel::load_module(std::string const& path, std::string const& 
 
 Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
 {
-    MutexLocker load_lock(m_load_mutex);
-    if (find_module(module->name()) != nullptr)
-        return make_error(ErrorCode::AlreadyExists, "a module named {} is already loaded", module->name());
     auto* raw = module.get();
     {
         MutexLocker lock(m_modules_mutex);
+        if (std::ranges::any_of(m_modules, [&](auto const& m) { return m->name() == raw->name(); }))
+            return make_error(ErrorCode::AlreadyExists, "a module named {} is already loaded", raw->name());
         m_modules.push_back(std::shared_ptr<Module>(std::move(module)));
     }
+    // No kernel lock held while the driver initializes: one driver's slow
+    // init (a sleep, a livelock until it is detected) delays no other
+    // driver's load or recovery.
     if (auto started = raw->start(); !started) {
         raw->stop();
         release_module_objects(*raw);
@@ -100,7 +113,7 @@ Result<Module*> Kernel::adopt_module(std::unique_ptr<Module> module)
 
 Result<void> Kernel::unload_module(Module& module)
 {
-    MutexLocker load_lock(m_load_mutex);
+    MutexLocker unload_lock(m_unload_mutex);
     {
         MutexLocker lock(m_modules_mutex);
         if (std::ranges::none_of(m_modules, [&](auto const& m) { return m.get() == &module; }))

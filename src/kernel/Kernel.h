@@ -10,8 +10,11 @@
 // description; tests). Destruction shuts everything down: modules are stopped
 // in reverse load order, then the classes go, then service threads end.
 //
-// Thread-safety: load/unload are serialized by the kernel; register_class is
-// for boot, before any module loads; the accessors may be used from any thread.
+// Thread-safety: modules may be loaded from several threads at once (each
+// driver's recovery starts its own); whoever loads a module owns it until
+// load_module/adopt_module returns and must not unload it meanwhile. Unloads
+// are serialized. register_class is for boot, before any module loads; the
+// accessors may be used from any thread.
 
 #include "base/Error.h"
 #include "base/Mutex.h"
@@ -108,8 +111,8 @@ private:
     mutable Mutex m_modules_mutex;
     std::vector<std::shared_ptr<Module>> m_modules NK_GUARDED_BY(m_modules_mutex);
     std::vector<std::shared_ptr<Module>> m_retired NK_GUARDED_BY(m_modules_mutex);
-    // Serializes load/unload (module init/exit may take long; the list lock is not held then).
-    Mutex m_load_mutex;
+    // Serializes unloads (exit may take long; the list lock is not held then).
+    Mutex m_unload_mutex;
 };
 
 } // namespace nk

@@ -165,12 +165,19 @@ Result<std::vector<DeviceConfig>> read_devices(DeviceKind const& kind, toml::nod
     return devices;
 }
 
-Result<void> check_unique_names(std::vector<DeviceConfig> const& devices, std::string const& source)
+// Names are unique, and no two devices take one host resource (an image).
+Result<void> check_devices(std::vector<DeviceConfig> const& devices, std::string const& source)
 {
     for (size_t i = 0; i < devices.size(); ++i) {
         for (size_t j = i + 1; j < devices.size(); ++j) {
             if (devices[i].name == devices[j].name)
                 return make_error(ErrorCode::InvalidArgument, "{}: two devices are named {}", source, devices[i].name);
+            auto mine = devices[i].settings->exclusive_resources();
+            for (auto const& resource : devices[j].settings->exclusive_resources()) {
+                if (std::ranges::find(mine, resource) != mine.end())
+                    return make_error(ErrorCode::InvalidArgument, "{}: {} and {} both use {}", source, devices[i].name,
+                        devices[j].name, resource);
+            }
         }
     }
     return {};
@@ -241,7 +248,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source, D
             config.devices.push_back(TRY(make_device(*kind, fmt::format("{}{}", kind->table(), index), std::nullopt,
                 ConfigTable(fmt::format("{}{}.", kind->table(), index), source))));
     }
-    TRY(check_unique_names(config.devices, source));
+    TRY(check_devices(config.devices, source));
     return config;
 }
 
@@ -296,8 +303,12 @@ Result<void> Config::set(std::string_view assignment)
     auto settings = it->kind->parse(it->name, table);
     if (!settings)
         return std::unexpected(Error(ErrorCode::InvalidArgument, fmt::format("--set {}: {}", assignment, settings.error().message())));
+    auto previous = std::exchange(it->settings, std::move(*settings));
+    if (auto checked = check_devices(devices, "--set " + std::string(assignment)); !checked) {
+        it->settings = std::move(previous);
+        return checked;
+    }
     it->table = std::move(table);
-    it->settings = std::move(*settings);
     return {};
 }
 

@@ -137,7 +137,7 @@ Result<nlohmann::json> list(System& system, nlohmann::json const&)
     for (auto* device : system.kernel().bus().devices()) {
         devices.push_back({ { "name", device->name() },
             { "id", fmt::format("{:04x}:{:04x}", device->hardware().vendor_id(), device->hardware().device_id()) },
-            { "driver", device->driver() != nullptr ? device->driver()->owner->name() : "" },
+            { "driver", system.kernel().bus().bound_owner_name(*device) },
             { "reserved_for", device->reserved_for() } });
     }
     return nlohmann::json { { "mode", mode_name(system.config().mode) }, { "modules", modules }, { "devices", devices },

@@ -274,8 +274,13 @@ std::string System::driver_name(std::string const& name) const
 
 std::shared_ptr<Module> System::driver_of(std::string const& name) const
 {
-    auto instance = driver_name(name);
-    return instance.empty() || !m_kernel ? nullptr : m_kernel->find_module(instance);
+    // Whoever is bound to the device now (a replacement binary may call itself
+    // otherwise than the instance first loaded for it).
+    auto* bus_device = device(name);
+    if (bus_device == nullptr)
+        return nullptr;
+    auto owner = m_kernel->bus().bound_owner_name(*bus_device);
+    return owner.empty() ? nullptr : m_kernel->find_module(owner);
 }
 
 std::string System::endpoint(std::string const& name) const

@@ -311,6 +311,38 @@ TEST(EventLoopTest, Stop_WaitsForBlockedCallback)
     EXPECT_EQ((*source)->callbacks(), 1u);
 }
 
+// cancel() is what a register write uses: it returns while the callback is
+// still blocked (the callback may be waiting for the canceller), and the
+// source is not called again after that callback.
+TEST(EventLoopTest, Cancel_DoesNotWaitForBlockedCallback)
+{
+    auto loop = make_loop();
+    TestEventFd efd;
+    Event entered;
+    Event release;
+    auto source = loop->watch_fd("blocked", efd.fd(), [&] {
+        entered.set();
+        EXPECT_TRUE(release.wait());
+    });
+    ASSERT_TRUE(source.has_value());
+    ASSERT_TRUE((*source)->start().has_value());
+    efd.signal();
+    ASSERT_TRUE(entered.wait());
+    (*source)->cancel(); // returns with the callback still inside
+    EXPECT_FALSE((*source)->started());
+    EXPECT_EQ((*source)->callbacks(), 0u);
+    release.set();
+    EXPECT_TRUE(wait_until([&] { return (*source)->callbacks() == 1u; }));
+    // Still readable, but cancelled: not called again.
+    EXPECT_TRUE(let_loop_turn(*loop));
+    EXPECT_EQ((*source)->callbacks(), 1u);
+    // And it starts again like a stopped one.
+    ASSERT_TRUE((*source)->start().has_value());
+    release.set();
+    EXPECT_TRUE(wait_until([&] { return (*source)->callbacks() >= 2u; }));
+    (*source)->stop();
+}
+
 // Race reproducer: stop() from another thread lands at every point of the
 // callback and between calls. When it returns the callback is not running, and
 // it does not run again until start().

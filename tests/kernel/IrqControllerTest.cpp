@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <thread>
 
@@ -381,6 +383,90 @@ TEST_F(IrqControllerTest, Disable_WaitsForRunningHandler)
     EXPECT_TRUE(disabled.load());
     EXPECT_FALSE(disabled_while_running.load());
     ASSERT_TRUE(m_irqs.enable(m_irq).has_value());
+}
+
+// A handler that waits for a way into its driver until it is withdrawn (an
+// isolated driver whose channels are all busy, one of them with the thread
+// that frees or disables the line).
+class WaitingAction final : public IrqAction {
+public:
+    WaitingAction(Module& owner, void* dev_id)
+        : IrqAction(owner, "waiting", dev_id)
+    {
+    }
+    nk_irqreturn_t handle(uint32_t) override
+    {
+        std::unique_lock lock(mutex);
+        ++calls;
+        entered = true;
+        changed.notify_all();
+        // Bounded: a controller that never withdraws fails the test, not the run.
+        bool gave_up = changed.wait_for(lock, test::wait_bound, [&] { return withdrawn > 0; });
+        EXPECT_TRUE(gave_up) << "the handler was never withdrawn";
+        entered = false;
+        return NK_IRQ_NONE;
+    }
+    void withdraw() override
+    {
+        std::scoped_lock lock(mutex);
+        ++withdrawn;
+        changed.notify_all();
+    }
+    void readmit() override
+    {
+        std::scoped_lock lock(mutex);
+        --withdrawn;
+    }
+    bool wait_entered()
+    {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, test::wait_bound, [&] { return entered; });
+    }
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    int calls { 0 };
+    int withdrawn { 0 };
+    bool entered { false };
+};
+
+// free_irq withdraws a handler still on its way in: it gives up, and free
+// returns instead of waiting for it forever.
+TEST_F(IrqControllerTest, Free_WithdrawsAHandlerOnItsWayIn)
+{
+    auto owned = std::make_unique<WaitingAction>(m_modules.module(), &m_dev_id);
+    auto* waiting = owned.get();
+    ASSERT_TRUE(m_irqs.request(m_irq, std::move(owned)).has_value());
+    std::thread raiser([&] { m_irqs.raise(m_irq); });
+    ASSERT_TRUE(waiting->wait_entered());
+    auto freed = m_irqs.free(m_irq, &m_dev_id);
+    raiser.join();
+    ASSERT_TRUE(freed.has_value());
+    EXPECT_EQ(freed->get(), waiting);
+    EXPECT_EQ(waiting->withdrawn, 1);
+}
+
+// A waiting disable_irq withdraws it too, and readmits it after; the
+// interrupt it gave up on is delivered when the line is enabled again.
+TEST_F(IrqControllerTest, Disable_WithdrawsAndKeepsTheInterruptPending)
+{
+    auto owned = std::make_unique<WaitingAction>(m_modules.module(), &m_dev_id);
+    auto* waiting = owned.get();
+    ASSERT_TRUE(m_irqs.request(m_irq, std::move(owned)).has_value());
+    std::thread raiser([&] { m_irqs.raise(m_irq); });
+    ASSERT_TRUE(waiting->wait_entered());
+    ASSERT_TRUE(m_irqs.disable(m_irq, true).has_value());
+    raiser.join();
+    EXPECT_EQ(waiting->withdrawn, 0); // readmitted
+    EXPECT_EQ(waiting->calls, 1);
+    // Enabled again: the withdrawn interrupt comes once more; let it through.
+    {
+        std::scoped_lock lock(waiting->mutex);
+        waiting->withdrawn = 1;
+    }
+    ASSERT_TRUE(m_irqs.enable(m_irq).has_value());
+    EXPECT_EQ(waiting->calls, 2);
+    EXPECT_TRUE(m_irqs.free(m_irq, &m_dev_id).has_value());
 }
 
 } // namespace

@@ -6,10 +6,14 @@
 // touches only the given-up driver's disk.
 
 #include "ShadowFixture.h"
+#include "base/Clock.h"
 #include "control/ControlServer.h"
 #include "inject/Injector.h"
+#include "kernel/native/NativeModule.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 
 namespace nk {
@@ -18,7 +22,10 @@ namespace {
 using namespace std::chrono_literals;
 using test::pattern;
 
-// A stand-in for the user-mode agent that answers by driver (anything else: restart).
+// A stand-in for the user-mode agent that answers by driver (anything else:
+// restart). The answer for one driver can be held until the test releases
+// it: that driver's recovery waits at its policy stage for exactly as long as
+// the test needs, whatever the machine's speed.
 class PolicyByDriver {
 public:
     PolicyByDriver(std::string path, std::map<std::string, nlohmann::json> answers)
@@ -29,27 +36,77 @@ public:
         m_server = std::move(*server);
         m_server->add("failure", [this](nlohmann::json const& request) -> Result<nlohmann::json> {
             auto driver = request.value("driver", std::string());
+            {
+                std::unique_lock lock(m_mutex);
+                if (driver == m_held) {
+                    m_waiting = true;
+                    m_changed.notify_all();
+                    m_changed.wait_for(lock, 60s, [&] { return m_held.empty(); });
+                }
+            }
             if (auto it = m_answers.find(driver); it != m_answers.end())
                 return it->second;
             return nlohmann::json { { "action", "restart" }, { "reason", "default" } };
         });
         m_server->start();
     }
+    ~PolicyByDriver()
+    {
+        release();
+        m_server->stop();
+    }
+
+    void hold(std::string driver)
+    {
+        std::scoped_lock lock(m_mutex);
+        m_held = std::move(driver);
+    }
+    // True once the held driver's question is waiting for its answer.
+    bool wait_held(std::chrono::milliseconds timeout)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_changed.wait_for(lock, timeout, [&] { return m_waiting; });
+    }
+    void release()
+    {
+        {
+            std::scoped_lock lock(m_mutex);
+            m_held.clear();
+        }
+        m_changed.notify_all();
+    }
 
 private:
     std::unique_ptr<ControlServer> m_server;
     std::map<std::string, nlohmann::json> m_answers;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::string m_held;
+    bool m_waiting { false };
+};
+
+// A port for a disk that must never be created.
+class UnusedPort final : public BlockDriverPort {
+public:
+    Result<int> open(Disk&) override { return -EIO; }
+    Result<void> release(Disk&) override { return {}; }
+    Result<int> ioctl(Disk&, uint32_t, uint64_t) override { return -ENOTTY; }
+    Result<size_t> queue_rqs(Disk&, std::span<BlockRequest* const> batch, std::span<int> statuses) override
+    {
+        std::ranges::fill(statuses.first(batch.size()), NK_BLK_STS_IOERR);
+        return batch.size();
+    }
 };
 
 class TwoDrivers : public ::testing::Test {
 protected:
-    void boot(Mode mode, std::string agent = {})
+    void boot(Mode mode, std::string agent = {}, unsigned agent_timeout_ms = 2000)
     {
         auto config = test::machine_config(fmt::format("mode = \"{}\"\ncontrol = \"\"\nrequest_timeout_ms = 2000\n{}{}", mode_name(mode),
             test::disk_table(dir, "disk0", 16ull << 20), test::disk_table(dir, "disk1", 16ull << 20)));
         config.isolation.livelock_ms = 300;
         config.isolation.agent = std::move(agent);
-        config.isolation.agent_timeout_ms = 2000;
+        config.isolation.agent_timeout_ms = agent_timeout_ms;
         auto booted = System::boot(config, { .mount_frontends = false });
         ASSERT_TRUE(booted) << booted.error().message();
         system = std::move(*booted);
@@ -96,6 +153,13 @@ TEST_F(TwoDrivers, EachDiskHasItsOwnDriverInstance)
         EXPECT_EQ(&disks["disk0"]->owner(), first.get());
         EXPECT_EQ(&disks["disk1"]->owner(), second.get());
         EXPECT_EQ(system->device("disk1")->reserved_for(), "disk1");
+        if (mode == Mode::Native) {
+            // Two loaded copies of the driver file: each instance has its own data.
+            auto* a = dynamic_cast<NativeModule*>(first.get());
+            auto* b = dynamic_cast<NativeModule*>(second.get());
+            ASSERT_TRUE(a != nullptr && b != nullptr);
+            EXPECT_NE(a->descriptor(), b->descriptor());
+        }
         ASSERT_TRUE(block_io::write(*disks["disk0"], 0, pattern(65536, 1), false));
         ASSERT_TRUE(block_io::write(*disks["disk1"], 0, pattern(65536, 2), false));
         std::vector<std::byte> back(65536);
@@ -143,13 +207,14 @@ TEST_F(TwoDrivers, BothCrash_OneGivenUp_OnlyItsDiskGoes)
     EXPECT_EQ(shadowed[0].name, "disk0");
 }
 
-// One driver's restart is held back by its policy; the other's recovery does
-// not wait for it: its disk is served again while the first is still recovering.
+// One driver's restart is held back at its policy; the other's recovery does
+// not wait for it: its disk is served again while the first is still
+// recovering, and no other driver may take the held one's kept disk meanwhile.
 TEST_F(TwoDrivers, OneHeldBack_TheOtherIsBackMeanwhile)
 {
-    PolicyByDriver agent(dir.file("agent.sock"),
-        { { "nkdisk@disk1", { { "action", "restart" }, { "delay_ms", 1500 }, { "reason", "test backoff" } } } });
-    boot(Mode::Shadow, dir.file("agent.sock"));
+    PolicyByDriver agent(dir.file("agent.sock"), { { "nkdisk@disk1", { { "action", "restart" }, { "reason", "test hold" } } } });
+    agent.hold("nkdisk@disk1");
+    boot(Mode::Shadow, dir.file("agent.sock"), 60'000);
     crash_both();
     Result<void> second = {};
     std::atomic<bool> second_done { false };
@@ -158,12 +223,24 @@ TEST_F(TwoDrivers, OneHeldBack_TheOtherIsBackMeanwhile)
         second_done = true;
     });
     // disk0's write goes through (its driver recovers at once) while disk1's
-    // driver is still held back and its write still waits in the shadow.
+    // driver waits for its policy and its write waits in the shadow.
     auto first = block_io::write(*disks["disk0"], 0, pattern(65536, 3), false);
     EXPECT_TRUE(first) << first.error().message();
-    EXPECT_TRUE(test::wait_until(1s, [&] { return status("nkdisk@disk0").state == DriverState::Live; }));
+    EXPECT_TRUE(test::wait_until(10s, [&] { return status("nkdisk@disk0").state == DriverState::Live; }));
+    EXPECT_TRUE(agent.wait_held(10s));
+    auto const held_since = monotonic_ns();
     EXPECT_EQ(status("nkdisk@disk1").state, DriverState::Recovering);
     EXPECT_FALSE(second_done.load());
+    // Another driver asking for the kept disk's name is refused: only disk1's
+    // next instance, on its device, gets the disk and its waiting write.
+    auto* block = system->kernel().driver_class<BlockLayer>();
+    ASSERT_NE(block, nullptr);
+    nk_blk_disk_params params { "disk1", 16ull << 20 >> 9, 512, 256, 32, 0 };
+    auto taken = block->register_disk(*system->driver_of("disk0"), system->device("disk0"), params, std::make_unique<UnusedPort>(), nullptr);
+    ASSERT_FALSE(taken) << "nkdisk@disk0 took disk1's kept disk";
+    EXPECT_EQ(taken.error().code(), ErrorCode::AlreadyExists) << taken.error().message();
+    auto const held_ns = monotonic_ns() - held_since;
+    agent.release();
     b.join();
     EXPECT_TRUE(second) << second.error().message();
     ASSERT_TRUE(system->recovery()->wait_idle(10s));
@@ -171,12 +248,16 @@ TEST_F(TwoDrivers, OneHeldBack_TheOtherIsBackMeanwhile)
     std::vector<std::byte> back(65536);
     ASSERT_TRUE(block_io::read(*disks["disk1"], 0, back));
     EXPECT_EQ(back, pattern(65536, 4));
-    // The held-back recovery's record says so.
+    EXPECT_EQ(&disks["disk1"]->owner(), system->driver_of("disk1").get());
+    // The held-back recovery's record says where it waited.
     auto history = system->recovery()->history();
     ASSERT_EQ(history.size(), 2u);
     EXPECT_EQ(history[0].failure.module, "nkdisk@disk0"); // finished first
     EXPECT_EQ(history[1].failure.module, "nkdisk@disk1");
-    EXPECT_GE(history[1].backoff_ns, 1'500'000'000u);
+    auto policy = std::ranges::find(history[1].stages, std::string("policy"), &StageTiming::stage);
+    ASSERT_NE(policy, history[1].stages.end());
+    EXPECT_GE(policy->duration_ns, held_ns);
+    EXPECT_EQ(history[1].decided_by, "agent");
 }
 
 } // namespace

@@ -121,6 +121,18 @@ TEST(Config, Parse_DeviceNames)
     expect_rejected("[[disk]]\nname = 3\n", "'disk[0].name'");
 }
 
+// Two devices never share an image, however its path is spelled.
+TEST(Config, Parse_SharedImageRejected)
+{
+    expect_rejected("[[disk]]\nimage = \"/tmp/a.img\"\n[[disk]]\nimage = \"/tmp/x/../a.img\"\n",
+        "disk0 and disk1 both use image /tmp/a.img");
+    auto config = parse_ok("[[disk]]\nimage = \"/tmp/a.img\"\n[[disk]]\nimage = \"/tmp/b.img\"\n");
+    auto result = config.set("disk1.image=/tmp/a.img");
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message().find("both use image /tmp/a.img"), std::string::npos) << result.error().message();
+    EXPECT_EQ(disk(config, 1).image, "/tmp/b.img"); // refused: unchanged
+}
+
 // The one-disk configuration of earlier versions gets a message saying what to write.
 TEST(Config, Parse_OldDiskTableExplained)
 {

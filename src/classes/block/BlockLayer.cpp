@@ -94,7 +94,8 @@ Result<std::shared_ptr<Disk>> BlockLayer::register_disk(Module& owner, BusDevice
 
 void BlockLayer::release_disk(Disk& disk, Module& failed_owner)
 {
-    if (auto* tap = m_tap.load(std::memory_order_acquire); tap != nullptr && tap->keep_disk(disk, failed_owner))
+    auto* tap = m_tap.load(std::memory_order_acquire);
+    if (tap != nullptr && !m_shutting_down.load(std::memory_order_acquire) && tap->keep_disk(disk, failed_owner))
         return;
     (void)unregister_disk(disk);
 }

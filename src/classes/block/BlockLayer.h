@@ -49,6 +49,7 @@ public:
     std::string_view name() const override { return class_name; }
     std::vector<std::string> devices_of(Module const& module) const override;
     void release_module(Module& module) override { unregister_all(module); }
+    void begin_shutdown() override { m_shutting_down.store(true, std::memory_order_release); }
     std::vector<std::string> describe_held(Module const& module) const override;
 
     // Registers a disk for `owner` (through the tap, if one is installed).
@@ -58,7 +59,8 @@ public:
     // The same, never through the tap (the tap's own way to create a disk).
     Result<std::shared_ptr<Disk>> create_disk(Module& owner, BusDevice* device, nk_blk_disk_params const& params,
         std::unique_ptr<BlockDriverPort> port, void* private_data);
-    // A failed driver's disk: unregistered, unless the tap keeps it for the driver's next instance.
+    // A failed driver's disk: unregistered, unless the tap keeps it for the
+    // driver's next instance (never once the kernel is shutting down).
     void release_disk(Disk& disk, Module& failed_owner);
 
     // Installs a tap (a shadow driver) before any disk is registered (null:
@@ -94,6 +96,7 @@ public:
 private:
     std::vector<BlockLayerListener*> listeners() const;
 
+    std::atomic<bool> m_shutting_down { false };
     mutable Mutex m_mutex;
     std::vector<std::shared_ptr<Disk>> m_disks NK_GUARDED_BY(m_mutex);
     // Killed disks are kept until shutdown: softirqs and late completions may

@@ -9,7 +9,7 @@
 
 #include "base/Mutex.h"
 #include "devices/DeviceKind.h"
-#include "devices/HardwareDevice.h"
+#include "kernel/bus/HardwareDevice.h"
 
 #include <atomic>
 #include <vector>

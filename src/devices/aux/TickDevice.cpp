@@ -71,8 +71,12 @@ void TickDevice::apply(bool run, uint32_t period_us)
 {
     auto* source = clock(run);
     if (!run) {
+        // Not stop(): the writer may be a driver's remove, running inside a
+        // crossing the tick in progress waits for (it raises that driver's
+        // interrupt). A tick already past its check may still raise one, as
+        // on hardware; none starts after this.
         if (source != nullptr)
-            source->stop();
+            source->cancel();
         return;
     }
     if (source == nullptr) {

@@ -6,13 +6,15 @@
 // kernel's event loop, so its interrupts arrive from the loop thread, outside
 // any call into the driver: the smallest device the event service drives.
 //
-// Thread-safety: register accesses from any kernel thread; the engine on the
-// loop thread. hard_reset() stops the clock synchronously (no tick after it
-// returns until a driver sets RUN again).
+// Thread-safety: register accesses from any kernel thread, never waiting for
+// the engine (clearing RUN stops the clock; a tick already under way may
+// still raise its interrupt); the engine on the loop thread. hard_reset()
+// stops the clock synchronously (no tick after it returns until a driver sets
+// RUN again).
 
 #include "base/Mutex.h"
 #include "devices/DeviceKind.h"
-#include "devices/HardwareDevice.h"
+#include "kernel/bus/HardwareDevice.h"
 #include "kernel/events/EventLoop.h"
 
 #include <memory>
@@ -44,8 +46,7 @@ public:
 private:
     void tick(uint64_t expirations);
     // Starts or stops the clock to match the registers; with no lock held
-    // (stopping waits for a running tick, whose interrupt handler may write
-    // the registers).
+    // (the running tick's interrupt handler may write the registers).
     void apply(bool run, uint32_t period_us);
     // The clock source, made on first use if `create`; it lives as long as the device.
     EventSource* clock(bool create);

@@ -12,7 +12,7 @@
 
 #include "base/Mutex.h"
 #include "base/ThreadAnnotations.h"
-#include "devices/HardwareDevice.h"
+#include "kernel/bus/HardwareDevice.h"
 #include "devices/disk/DiskImage.h"
 
 #include <atomic>

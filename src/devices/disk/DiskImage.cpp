@@ -2,6 +2,7 @@
 #include "devices/disk/DiskImage.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,17 @@ Result<std::unique_ptr<DiskImage>> DiskImage::open(std::string const& path, uint
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
         return make_error(ErrorCode::InvalidArgument, "disk image {} is not a regular file", path);
+    }
+    // One controller per image, in this process or any other: two writing
+    // one file would corrupt it. The lock goes with the descriptor.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        auto busy = errno == EWOULDBLOCK;
+        auto error = busy ? Error(ErrorCode::Unavailable, fmt::format("disk image {} is in use by another device or nooks kernel", path))
+                          : Error::from_errno(fmt::format("lock disk image {}", path));
+        ::close(fd);
+        if (created)
+            ::unlink(path.c_str());
+        return std::unexpected(std::move(error));
     }
     auto size = static_cast<uint64_t>(st.st_size);
     if (size == 0 || size % 512 != 0) {

@@ -12,6 +12,14 @@ namespace nk {
 
 std::string DiskSettings::describe() const { return fmt::format("image {}, {}", image, format_size(size)); }
 
+std::vector<std::string> DiskSettings::exclusive_resources() const
+{
+    // One spelling per file, existing or not ("./a/../disk.img" is "disk.img").
+    std::error_code error;
+    auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(image, error), error);
+    return { fmt::format("image {}", error ? image : path.string()) };
+}
+
 Result<std::shared_ptr<DeviceSettings const>> DiskKind::parse(std::string const& name, ConfigTable const& table) const
 {
     TRY(table.allow_only({ "image", "size" }));

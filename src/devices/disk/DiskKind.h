@@ -18,6 +18,7 @@ struct DiskSettings final : DeviceSettings {
     std::string image;
     uint64_t size { 1ull << 30 };
     std::string describe() const override;
+    std::vector<std::string> exclusive_resources() const override;
 };
 
 class DiskKind final : public DeviceKind {

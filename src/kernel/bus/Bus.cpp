@@ -176,4 +176,11 @@ BusDevice* Bus::find_device(std::string const& name) const
     return nullptr;
 }
 
+std::string Bus::bound_owner_name(BusDevice const& device) const
+{
+    MutexLocker lock(m_mutex);
+    auto const* driver = device.driver();
+    return driver != nullptr && driver->owner != nullptr ? driver->owner->name() : std::string();
+}
+
 } // namespace nk

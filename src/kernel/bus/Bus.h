@@ -53,6 +53,8 @@ public:
 
     std::vector<BusDevice*> devices() const;
     BusDevice* find_device(std::string const& name) const;
+    // The name of the module whose driver is bound to `device` now, or empty.
+    std::string bound_owner_name(BusDevice const& device) const;
 
 private:
     void probe_unbound(BusDriver& driver);

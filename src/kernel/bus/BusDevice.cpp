@@ -21,7 +21,13 @@ BusDevice::BusDevice(std::unique_ptr<HardwareDevice> hardware, IrqController& ir
     m_hardware->connect(*this, m_iommu, events);
 }
 
-BusDevice::~BusDevice() = default;
+BusDevice::~BusDevice()
+{
+    // The hardware goes first: until its engines stop (a clock on the event
+    // loop, a controller's worker) they may raise interrupts and use the
+    // IOMMU and windows below.
+    m_hardware.reset();
+}
 
 nk_device_info BusDevice::info() const
 {

@@ -8,7 +8,7 @@
 // hardware is plugged in and keeps it until shutdown; drivers come and go.
 
 #include "base/ThreadAnnotations.h"
-#include "devices/HardwareDevice.h"
+#include "kernel/bus/HardwareDevice.h"
 #include "kernel/dma/Iommu.h"
 
 #include <nooks/kernel.h>

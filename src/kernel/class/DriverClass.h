@@ -38,6 +38,12 @@ public:
     // holds in the class. Safe to call more than once.
     virtual void release_module(Module& module) = 0;
 
+    // The kernel is ending (its destructor, before it unloads the modules):
+    // from now on every device a driver releases really goes. A shadow keeps
+    // none for a recovery that will not come, so no device outlives the
+    // module it names.
+    virtual void begin_shutdown() { }
+
     // One line per piece of work `module` holds in the class beyond its tracked
     // objects, for `nooks ctl objects` ("3 requests in flight on disk0").
     virtual std::vector<std::string> describe_held(Module const& module) const { return {}; }

@@ -327,6 +327,13 @@ void EventSource::stop()
     stop_locked(locker);
 }
 
+void EventSource::cancel()
+{
+    MutexLocker locker(m_core->m_mutex);
+    if (m_key != 0)
+        deregister_locked();
+}
+
 void EventSource::stop_locked(MutexLocker& locker)
 {
     if (m_key != 0)

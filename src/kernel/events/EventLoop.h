@@ -192,6 +192,12 @@ public:
     // loop thread, where it returns at once (the running callback, if it is this
     // source's, finishes). Idempotent. Any thread.
     void stop();
+    // Stops watching or disarms without waiting: a callback running now may
+    // finish, none starts after this returns (until the next start()). For a
+    // caller that may be what the running callback waits for (a device
+    // register written from inside a driver call, while the callback raises
+    // that driver's interrupt). Idempotent. Any thread.
+    void cancel();
 
     bool started() const;
     // How many times the callback ran to completion.

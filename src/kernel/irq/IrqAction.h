@@ -28,6 +28,16 @@ public:
 
     virtual nk_irqreturn_t handle(uint32_t irq) = 0;
 
+    // free_irq or a waiting disable_irq is about to wait for this action's
+    // running handler. A handler that has not reached its driver yet, and
+    // may be waiting for the very thread that waits here (an isolated
+    // driver's channels all busy, one of them running that free_irq), must
+    // give up instead and return NK_IRQ_NONE. Nests; undone by readmit().
+    // Called with the line's lock held, possibly while handle() runs on
+    // another thread: must not block.
+    virtual void withdraw() { }
+    virtual void readmit() { }
+
     Module& owner() const { return m_owner; }
     std::string const& name() const { return m_name; }
     void* dev_id() const { return m_dev_id; }

@@ -50,6 +50,8 @@ Result<std::unique_ptr<IrqAction>> IrqController::free(uint32_t irq, void* dev_i
     if (!target->action || target->action->dev_id() != dev_id)
         return make_error(ErrorCode::NotFound, "free_irq: line {} has no handler for this dev_id", irq);
     ++target->disable_depth;
+    if (target->running)
+        target->action->withdraw(); // going: a handler still on its way in gives up
     target->idle.wait(lock, [&]() NK_REQUIRES(target->mutex) { return !target->running; });
     target->pending = false;
     target->disable_depth = 0;
@@ -63,8 +65,18 @@ Result<void> IrqController::disable(uint32_t irq, bool wait)
         return make_error(ErrorCode::InvalidArgument, "disable_irq: no interrupt line {}", irq);
     MutexLocker lock(target->mutex);
     ++target->disable_depth;
-    if (wait)
-        target->idle.wait(lock, [&]() NK_REQUIRES(target->mutex) { return !target->running; });
+    if (!wait || !target->running)
+        return {};
+    auto* action = target->action.get();
+    if (action != nullptr)
+        action->withdraw();
+    target->idle.wait(lock, [&]() NK_REQUIRES(target->mutex) { return !target->running; });
+    if (action != nullptr && target->action.get() == action) {
+        action->readmit();
+        // The handler may have given up before reaching its driver: the
+        // interrupt is delivered once the line is enabled (at worst a spurious one).
+        target->pending = true;
+    }
     return {};
 }
 

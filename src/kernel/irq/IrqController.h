@@ -46,12 +46,15 @@ public:
     // Installs `action` on `irq` and enables the line. InvalidArgument for an
     // unknown line, AlreadyExists if the line has an action.
     Result<void> request(uint32_t irq, std::unique_ptr<IrqAction> action);
-    // Disables the line, waits for a running handler, removes and returns the
+    // Disables the line, waits for a running handler (withdrawing it: see
+    // IrqAction::withdraw), removes and returns the
     // action whose dev_id matches (NotFound otherwise). Must not be called from
     // the line's own handler.
     Result<std::unique_ptr<IrqAction>> free(uint32_t irq, void* dev_id);
 
-    // Masks the line (nests). With `wait`, also waits for a running handler.
+    // Masks the line (nests). With `wait`, also waits for a running handler;
+    // a handler withdrawn on its way in (IrqAction::withdraw) leaves the
+    // interrupt pending for enable().
     Result<void> disable(uint32_t irq, bool wait);
     // Undoes one disable; delivers a raise that arrived while disabled.
     Result<void> enable(uint32_t irq);

@@ -21,7 +21,9 @@ namespace {
 
 // A private copy of the file in memory: dlopen loads a path only once per
 // process, so two instances of one driver loaded from its own path would
-// share its data; each copy is a file of its own.
+// share its data; each copy is a file of its own, under a name of its own
+// ("/proc/self/fd/N"). The copy stays open while it is loaded: dlopen matches
+// loaded objects by name first, and a closed N is soon another copy's N.
 Result<int> private_copy(std::string const& path)
 {
     int source = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -56,22 +58,26 @@ Result<std::unique_ptr<NativeModule>> NativeModule::load(Kernel& kernel, std::st
     // RTLD_NOW: an import the kernel does not provide is an error now, not a crash later.
     auto copy_path = fmt::format("/proc/self/fd/{}", copy);
     void* handle = ::dlopen(copy_path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ::close(copy); // mapped now (or not at all)
-    if (handle == nullptr)
+    if (handle == nullptr) {
+        ::close(copy);
         return make_error(ErrorCode::InvalidArgument, "cannot load driver {}: {}", path, ::dlerror());
+    }
     auto const* descriptor = static_cast<nk_module const*>(::dlsym(handle, "nk_module"));
     auto name = validate_module_descriptor(descriptor, path);
     if (!name) {
         ::dlclose(handle);
+        ::close(copy);
         return std::unexpected(std::move(name.error()));
     }
-    return std::unique_ptr<NativeModule>(new NativeModule(kernel, std::move(*name), path, binding, handle, descriptor));
+    return std::unique_ptr<NativeModule>(new NativeModule(kernel, std::move(*name), path, binding, handle, copy, descriptor));
 }
 
 NativeModule::~NativeModule()
 {
     if (m_handle != nullptr)
         ::dlclose(m_handle);
+    if (m_copy_fd >= 0)
+        ::close(m_copy_fd);
 }
 
 // A word in the kernel's read-only data: a wild write to kernel memory lands here.

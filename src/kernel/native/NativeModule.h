@@ -26,16 +26,21 @@ public:
 
     // Faults armed by `nooks ctl inject`; the native ports consult it before each call.
     inject::Injector& injector() { return m_injector; }
+    // The driver's descriptor in its loaded copy (two instances: two copies, two addresses).
+    nk_module const* descriptor() const { return m_descriptor; }
 
 private:
-    NativeModule(Kernel& kernel, std::string name, std::string path, std::string binding, void* handle, nk_module const* descriptor)
+    NativeModule(Kernel& kernel, std::string name, std::string path, std::string binding, void* handle, int copy_fd,
+        nk_module const* descriptor)
         : Module(kernel, std::move(name), std::move(path), std::move(binding))
         , m_handle(handle)
+        , m_copy_fd(copy_fd)
         , m_descriptor(descriptor)
     {
     }
 
     void* m_handle;
+    int m_copy_fd; // the private copy dlopen mapped, open while it is loaded
     nk_module const* m_descriptor;
     inject::Injector m_injector;
 };

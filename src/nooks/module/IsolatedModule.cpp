@@ -80,8 +80,7 @@ IsolatedModule::~IsolatedModule()
         m_domain->terminate();
         m_domain->wait_end(); // its end callback uses the endpoint below
     }
-    if (m_cleanup.joinable())
-        m_cleanup.join();
+    join_cleanup();
     // The domain (and its shared memory) goes before the endpoint that points into it.
     m_xpc.reset();
     m_domain.reset();
@@ -118,9 +117,11 @@ void IsolatedModule::reject_tainted(std::string message)
 
 XpcEndpoint::Stats IsolatedModule::xpc_stats() const
 {
-    if (m_final_stats)
-        return *m_final_stats;
-    return m_xpc ? m_xpc->stats() : XpcEndpoint::Stats {};
+    // Entered, the endpoint cannot go meanwhile; after retire, its last counters.
+    if (auto active = const_cast<IsolatedModule*>(this)->enter())
+        return m_xpc->stats();
+    MutexLocker lock(m_failure_mutex);
+    return m_final_stats.value_or(XpcEndpoint::Stats {});
 }
 
 void IsolatedModule::mask_interrupts()
@@ -179,10 +180,12 @@ void IsolatedModule::retire()
     // No thread may be inside when the memory goes: wait for the last to leave.
     for (auto active = m_active.load(); active != 0; active = m_active.load())
         m_active.wait(active);
-    if (m_cleanup.joinable())
-        m_cleanup.join();
-    if (m_xpc)
-        m_final_stats = m_xpc->stats();
+    join_cleanup();
+    if (m_xpc) {
+        auto stats = m_xpc->stats();
+        MutexLocker lock(m_failure_mutex);
+        m_final_stats = stats;
+    }
     end_domain();
     m_xpc.reset();
     m_domain.reset();
@@ -217,8 +220,7 @@ void IsolatedModule::stop()
     }
     // A failed module may still hold everything (its recovery never came): same cleanup.
     (void)unwind(std::chrono::seconds(5));
-    if (m_cleanup.joinable())
-        m_cleanup.join();
+    join_cleanup();
     release_everything();
     m_domain->terminate();
     set_state(ModuleState::Stopped);
@@ -318,7 +320,19 @@ void IsolatedModule::fail(FailureRecord record)
     if (listener && listener(*this))
         return;
     // Releasing may wait for a running interrupt handler, which may be this very thread.
+    MutexLocker lock(m_failure_mutex);
     m_cleanup = std::thread([this] { release_everything(); });
+}
+
+void IsolatedModule::join_cleanup()
+{
+    std::thread cleanup;
+    {
+        MutexLocker lock(m_failure_mutex);
+        cleanup = std::move(m_cleanup);
+    }
+    if (cleanup.joinable())
+        cleanup.join();
 }
 
 void IsolatedModule::release_everything()
@@ -326,6 +340,12 @@ void IsolatedModule::release_everything()
     // Mask the driver's interrupt lines first, so nothing new is delivered while we release.
     mask_interrupts();
     release_resources();
+}
+
+void IsolatedModule::wake_channel_waiters()
+{
+    if (auto active = enter())
+        m_xpc->wake_channel_waiters();
 }
 
 void IsolatedModule::set_failure_listener(FailureListener listener)

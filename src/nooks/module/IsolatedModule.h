@@ -107,6 +107,10 @@ public:
     // (batches): checked through Tainted like every reply.
     Tainted<int64_t> taint(int64_t value, char const* origin) { return Tainted<int64_t>(value, *this, origin); }
 
+    // Wakes kernel threads waiting for a free channel, so that one told to
+    // give up (XpcEndpoint::GiveUpScope) sees it. Any thread; never blocks.
+    void wake_channel_waiters();
+
     // Arms (or disarms) the domain runtime's fault injector (`nooks ctl inject`).
     Result<void> inject(abi::InjectionSpec const& spec);
 
@@ -140,11 +144,11 @@ private:
     FailureRecord record_from_end(DomainEnd const& end) const;
     FailureRecord record_from_error(Error const& error) const;
     void release_everything();
+    void join_cleanup();
 
     IsolationOptions m_options;
     std::atomic<uint32_t> m_active { 0 };
     std::atomic<bool> m_retired { false };
-    std::optional<XpcEndpoint::Stats> m_final_stats;
     std::unique_ptr<ProtectionDomain> m_domain;
     std::unique_ptr<KernelWrappers> m_wrappers;
     std::unique_ptr<XpcEndpoint> m_xpc;
@@ -157,7 +161,10 @@ private:
     FailureListener m_failure_listener NK_GUARDED_BY(m_failure_mutex);
     std::optional<FailureRecord> m_failure NK_GUARDED_BY(m_failure_mutex);
     bool m_released NK_GUARDED_BY(m_failure_mutex) { false };
-    std::thread m_cleanup;
+    // The endpoint's counters as it ended (retire), for readers afterwards.
+    std::optional<XpcEndpoint::Stats> m_final_stats NK_GUARDED_BY(m_failure_mutex);
+    // Started by fail() when no listener took the failure; joined by whoever ends the module.
+    std::thread m_cleanup NK_GUARDED_BY(m_failure_mutex);
 };
 
 } // namespace nk

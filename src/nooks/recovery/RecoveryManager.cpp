@@ -122,8 +122,12 @@ void RecoveryManager::watch(IsolatedModule& module, Driver& driver)
             MutexLocker lock(m_mutex);
             if (m_stopping)
                 return false;
-            driver.queue.push_back(&failed);
             driver.status.state = DriverState::Recovering;
+            if (&failed == driver.starting) {
+                driver.failed_while_starting = true;
+                return true;
+            }
+            driver.queue.push_back(&failed);
         }
         m_changed.notify_all();
         return true;
@@ -151,7 +155,7 @@ void RecoveryManager::worker(Driver& driver)
     }
 }
 
-Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::string const& path, Stages* stages)
+Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::string const& path, Stages* stages, LoadedHook const& loaded_hook)
 {
     auto options = driver.options;
     {
@@ -181,19 +185,41 @@ Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::str
         return {};
     }));
     auto* raw = loaded.get();
+    if (loaded_hook)
+        TRY(loaded_hook(*raw));
+    {
+        MutexLocker lock(m_mutex);
+        driver.starting = raw;
+        driver.failed_while_starting = false;
+    }
     watch(*raw, driver);
-    TRY(stage("reinit", [&]() -> Result<void> {
+    auto adopted = stage("reinit", [&]() -> Result<void> {
         TRY(m_kernel.adopt_module(std::move(loaded)));
         return {};
-    }));
+    });
+    bool queued = false;
+    {
+        MutexLocker lock(m_mutex);
+        driver.starting = nullptr;
+        // Adopted, but it failed meanwhile (an interrupt, a timer): recover it.
+        // Not adopted: the instance is gone, the failure is this start's error.
+        queued = std::exchange(driver.failed_while_starting, false) && adopted.has_value();
+        if (queued)
+            driver.queue.push_back(raw);
+    }
+    if (queued)
+        m_changed.notify_all();
+    TRY(adopted);
     return raw;
 }
 
 Result<IsolatedModule*> RecoveryManager::load(std::string const& path, std::string const& driver_class, IsolationOptions options,
     std::string const& binding)
 {
-    // Registered (with its thread) before it starts, so a failure during or
-    // right after its initialization already has its recovery.
+    // Registered under its name before it starts (so a failure during or
+    // right after its initialization already has its recovery, and a second
+    // driver of the same name is refused before it runs); its thread starts
+    // once it is up.
     auto owned = std::make_unique<Driver>();
     auto& driver = *owned;
     driver.options = std::move(options);
@@ -201,21 +227,28 @@ Result<IsolatedModule*> RecoveryManager::load(std::string const& path, std::stri
     driver.status.path = path;
     driver.status.driver_class = driver_class;
     driver.status.state = DriverState::Recovering;
-    auto started = start_instance(driver, path, nullptr);
-    if (!started)
-        return std::unexpected(std::move(started.error()));
-    auto* module = *started;
+    auto reserve = [&](IsolatedModule& module) -> Result<void> {
+        MutexLocker lock(m_mutex);
+        if (m_drivers.contains(module.name()))
+            return make_error(ErrorCode::AlreadyExists, "recovery: a driver named {} is loaded already", module.name());
+        driver.key = module.name();
+        driver.status.name = module.name();
+        m_drivers.emplace(driver.key, std::move(owned));
+        return {};
+    };
+    auto started = start_instance(driver, path, nullptr, reserve);
     MutexLocker lock(m_mutex);
-    if (m_drivers.contains(module->name()))
-        return make_error(ErrorCode::AlreadyExists, "recovery: a driver named {} is loaded already", module->name());
-    driver.key = module->name();
-    driver.status.name = module->name();
+    if (!started) {
+        if (!driver.key.empty())
+            m_drivers.erase(driver.key); // reserved, never started: no thread, no listener left
+        return std::unexpected(std::move(started.error()));
+    }
+    auto* module = *started;
     driver.status.module = module;
     // A failure during start-up (already queued) keeps it Recovering.
     if (driver.queue.empty())
         driver.status.state = DriverState::Live;
     driver.worker = std::thread([this, &driver] { worker(driver); });
-    m_drivers.emplace(driver.key, std::move(owned));
     return module;
 }
 
@@ -277,8 +310,10 @@ Result<void> RecoveryManager::restart(std::string const& name)
         return std::unexpected(std::move(started.error()));
     }
     driver->status.module = *started;
-    driver->status.state = DriverState::Live;
     driver->status.restarts++;
+    // A failure of the new instance may already be queued: it stays Recovering.
+    if (driver->queue.empty())
+        driver->status.state = DriverState::Live;
     return {};
 }
 
@@ -287,7 +322,10 @@ bool RecoveryManager::wait_idle(std::chrono::milliseconds timeout) const
     MutexLocker lock(m_mutex);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     auto idle = [&]() NK_REQUIRES(m_mutex) {
-        return std::ranges::all_of(m_drivers, [](auto const& entry) { return entry.second->queue.empty() && !entry.second->busy; });
+        return std::ranges::all_of(m_drivers, [](auto const& entry) {
+            auto const& driver = *entry.second;
+            return driver.queue.empty() && !driver.busy && driver.starting == nullptr;
+        });
     };
     while (!idle()) {
         auto now = std::chrono::steady_clock::now();

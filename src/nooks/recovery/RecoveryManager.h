@@ -40,6 +40,7 @@
 #include "nooks/recovery/RecoveryObserver.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -133,6 +134,11 @@ private:
         std::optional<abi::InjectionSpec> next_start_injection;
         std::optional<abi::InjectionSpec> sticky_injection;
         std::deque<IsolatedModule*> queue; // failed instances to recover, in order
+        // The instance being started (reload, reinit) and whether it failed
+        // meanwhile: its failure is queued only once the kernel has adopted it
+        // (a start that fails is the starter's to count, and the instance is gone).
+        IsolatedModule* starting { nullptr };
+        bool failed_while_starting { false };
         bool busy { false };
         std::thread worker;
     };
@@ -149,7 +155,10 @@ private:
     // The stages, in order (see the top of this file).
     std::vector<HeldDevice> stop_failed(Stages& stages, IsolatedModule& failed);
     PolicyDecision decide(Driver& driver, FailureRecord const& failure, RecoveryRecord& record);
-    Result<IsolatedModule*> start_instance(Driver& driver, std::string const& path, Stages* stages);
+    // Loads and starts an instance. `loaded` runs between loading and starting
+    // (load() reserves the driver's name there); an error from it ends the start.
+    using LoadedHook = std::function<Result<void>(IsolatedModule&)>;
+    Result<IsolatedModule*> start_instance(Driver& driver, std::string const& path, Stages* stages, LoadedHook const& loaded = {});
     std::string missing_devices(IsolatedModule& fresh, std::vector<HeldDevice> const& held) const;
     void enable_interrupts(Stages& stages, IsolatedModule& fresh);
     std::vector<RecoveryObserver*> observers() const;

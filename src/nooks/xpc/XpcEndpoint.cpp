@@ -85,12 +85,34 @@ void XpcEndpoint::fail(Error const&)
     m_defer_changed.notify_all();
 }
 
+namespace {
+
+thread_local std::atomic<unsigned> const* t_give_up = nullptr;
+
+} // namespace
+
+XpcEndpoint::GiveUpScope::GiveUpScope(std::atomic<unsigned> const& give_up)
+    : m_previous(std::exchange(t_give_up, &give_up))
+{
+}
+
+XpcEndpoint::GiveUpScope::~GiveUpScope() { t_give_up = m_previous; }
+
+void XpcEndpoint::wake_channel_waiters()
+{
+    m_free_generation.fetch_add(1, std::memory_order_release);
+    m_free_generation.notify_all();
+}
+
 Result<unsigned> XpcEndpoint::acquire_channel()
 {
     for (;;) {
         if (failed())
             return make_error(ErrorCode::DriverFailed, "driver has failed");
+        // The generation before the flag: a give-up after this read changes it.
         auto generation = m_free_generation.load(std::memory_order_acquire);
+        if (t_give_up != nullptr && t_give_up->load(std::memory_order_acquire) != 0)
+            return make_error(ErrorCode::Unavailable, "gave up waiting for a channel (the handler is being withdrawn)");
         unsigned cpu = static_cast<unsigned>(std::max(0, ::sched_getcpu()));
         // First a worker awake on another CPU (it is polling for a call: the
         // hand-off is a cache-line exchange, no switch, no wake); then one pinned

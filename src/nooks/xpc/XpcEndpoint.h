@@ -131,6 +131,22 @@ public:
     // defer() returned). Collecting it frees the slot. Untrusted.
     Result<int64_t> collect(uint64_t sequence);
 
+    // While a GiveUpScope is alive on a thread, a call it makes that would
+    // wait for a free channel returns Unavailable instead once `give_up` is
+    // non-zero (an interrupt handler withdrawn by free_irq). Whoever sets the
+    // flag calls wake_channel_waiters() after.
+    class GiveUpScope {
+    public:
+        explicit GiveUpScope(std::atomic<unsigned> const& give_up);
+        ~GiveUpScope();
+        GiveUpScope(GiveUpScope const&) = delete;
+        GiveUpScope& operator=(GiveUpScope const&) = delete;
+
+    private:
+        std::atomic<unsigned> const* m_previous;
+    };
+    void wake_channel_waiters();
+
     // The domain is gone or has failed: wake every waiter; every call fails from now on.
     void fail(Error const& cause);
     bool failed() const { return m_failed.load(std::memory_order_acquire); }

@@ -29,6 +29,13 @@ Result<std::shared_ptr<Disk>> BlockShadow::register_disk(Module& owner, BusDevic
         auto disk = shadowed.disk.lock();
         if (!disk)
             return make_error(ErrorCode::Internal, "shadow: disk {} vanished", geometry.name);
+        // Only the failed driver's next instance, on the same device, gets the
+        // live disk (its file, its waiting requests): any other driver asking
+        // for the name meanwhile is refused as if the disk were registered.
+        if (!owner.same_driver_as(*shadowed.failed_owner) || disk->device() != device)
+            return make_error(ErrorCode::AlreadyExists,
+                "blk_register_disk: {} is kept for {}'s next instance; {} may not take it", geometry.name,
+                shadowed.failed_owner->name(), owner.name());
         auto const& kept = shadowed.geometry;
         if (kept.capacity_sectors != geometry.capacity_sectors || kept.logical_block_size != geometry.logical_block_size
             || geometry.queue_depth < 1 || geometry.max_sectors < kept.max_sectors)

@@ -12,6 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <thread>
 
 namespace nk {
@@ -77,6 +81,38 @@ TEST_P(TickDeviceTest, BadPeriod_ErrorStatus)
 
 INSTANTIATE_TEST_SUITE_P(Backends, TickDeviceTest, ::testing::Values(Backend::Native, Backend::Process),
     [](auto const& info) { return std::string(test::backend_name(info.param)); });
+
+// Unloading the driver while its clock interrupts keep coming, with a single
+// channel into its domain: its remove stops the clock and frees the line from
+// inside a crossing while a tick's handler may be waiting for that very
+// channel. Neither waits for the other (the handler is withdrawn), every time.
+TEST(TickDeviceUnload, WhileInterruptsArrive_OneChannel)
+{
+    for (int round = 0; round < 10; ++round) {
+        SCOPED_TRACE(::testing::Message() << "round " << round);
+        test::TempDir dir;
+        auto machine = test::TestMachine::boot(dir, { .backend = Backend::Process, .livelock_ms = 5000, .channels = 1, .tick = true });
+        ASSERT_NE(machine, nullptr);
+        auto* clock = machine->system().hardware<TickDevice>("tick0");
+        ASSERT_NE(clock, nullptr);
+        clock->write_register(0, NKTICK_REG_PERIOD_US, 4, NKTICK_PERIOD_MIN_US); // as fast as it goes
+        ASSERT_TRUE(test::wait_until(10s, [&] { return clock->ticks() >= 20; }));
+        auto unloading = std::make_shared<std::atomic<bool>>(false);
+        auto* kernel = &machine->kernel();
+        auto* module = &machine->module();
+        std::thread unloader([=] {
+            (void)kernel->unload_module(*module);
+            unloading->store(true);
+        });
+        if (!test::wait_until(30s, [&] { return unloading->load(); })) {
+            // A deadlock cannot be cleaned up: say so and end the run.
+            std::fprintf(stderr, "TickDeviceUnload: unload did not return in 30 s (round %d): deadlock\n", round);
+            std::_Exit(1);
+        }
+        unloader.join();
+        EXPECT_FALSE(clock->running());
+    }
+}
 
 // Recovery: the failed instance's clock is stopped by the reset stage, and the
 // restarted driver, programming the device again, starts it; its interrupts

@@ -75,6 +75,22 @@ TEST(DiskImage, Open_ExistingKeepsSize)
     EXPECT_EQ(file_bytes(path, 64 * 1024 - 512, 512), pattern(512, 3));
 }
 
+// One image, one open image at a time (here or in another kernel): a second
+// open is refused while the first holds it, and succeeds after it closed.
+TEST(DiskImage, Open_SecondOpenRefusedWhileHeld)
+{
+    TempDir dir;
+    auto path = dir.file("disk.img");
+    auto first = DiskImage::open(path, 64 * 1024);
+    ASSERT_TRUE(first.has_value()) << first.error().message();
+    auto second = DiskImage::open(path, 64 * 1024);
+    ASSERT_FALSE(second.has_value());
+    EXPECT_EQ(second.error().code(), ErrorCode::Unavailable);
+    EXPECT_NE(second.error().message().find("in use"), std::string::npos) << second.error().message();
+    first->reset();
+    EXPECT_TRUE(DiskImage::open(path, 64 * 1024).has_value());
+}
+
 // Creating with a size that is zero or not a multiple of 512 fails and leaves no file.
 TEST(DiskImage, Open_BadCreateSizeRejected)
 {

@@ -46,7 +46,7 @@ namespace nk {
 
 void report_driver_misuse(char const* function, char const* what)
 {
-    char message[512];
+    char message[abi::max_text];
     std::snprintf(message, sizeof(message), "%s: %s", function, what);
     // The kernel treats a misuse as a driver fault; it does not return.
     Runtime::the().call<KernelCall::misuse>({ text<abi::max_text>(message) });

@@ -40,6 +40,7 @@ IsolatedIrqAction::IsolatedIrqAction(IsolatedModule& module, std::string name, u
 
 nk_irqreturn_t IsolatedIrqAction::handle(uint32_t irq)
 {
+    XpcEndpoint::GiveUpScope give_up(m_withdrawn);
     auto reply = m_module.call<abi::DriverEntry::irq_handler>(CrossingScope::Kind::Atomic,
         { m_handler, irq, 0, reinterpret_cast<uint64_t>(dev_id()) });
     if (!reply)
@@ -47,6 +48,14 @@ nk_irqreturn_t IsolatedIrqAction::handle(uint32_t irq)
     auto result = reply->verify_one_of({ NK_IRQ_NONE, NK_IRQ_HANDLED }, "not NK_IRQ_NONE or NK_IRQ_HANDLED");
     return result ? static_cast<nk_irqreturn_t>(*result) : NK_IRQ_NONE;
 }
+
+void IsolatedIrqAction::withdraw()
+{
+    m_withdrawn.fetch_add(1, std::memory_order_acq_rel);
+    m_module.wake_channel_waiters();
+}
+
+void IsolatedIrqAction::readmit() { m_withdrawn.fetch_sub(1, std::memory_order_acq_rel); }
 
 void IsolatedTimerCallback::fire() { (void)m_module.call<abi::DriverEntry::timer_fn>(CrossingScope::Kind::Atomic, { m_function, m_data }); }
 

@@ -12,6 +12,8 @@
 #include "kernel/time/TimerService.h"
 #include "kernel/work/WorkQueue.h"
 
+#include <atomic>
+
 namespace nk {
 
 class IsolatedModule;
@@ -38,10 +40,14 @@ class IsolatedIrqAction final : public IrqAction {
 public:
     IsolatedIrqAction(IsolatedModule& module, std::string name, uint64_t handler, uint64_t dev_id);
     nk_irqreturn_t handle(uint32_t irq) override;
+    // A handler still waiting for a channel gives up (see IrqAction::withdraw).
+    void withdraw() override;
+    void readmit() override;
 
 private:
     IsolatedModule& m_module;
     uint64_t m_handler;
+    std::atomic<unsigned> m_withdrawn { 0 };
 };
 
 class IsolatedTimerCallback final : public TimerCallback {

@@ -2,6 +2,8 @@
 #pragma once
 
 // The contract between emulated hardware and the bus it is plugged into.
+// It lives with the bus (the kernel's side of the contract); the devices in
+// src/devices implement it.
 //
 // A device exposes register windows (read/write at an offset and width, like
 // MMIO), raises interrupt vectors through the sink the bus connects, and reaches
