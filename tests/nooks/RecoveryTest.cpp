@@ -207,6 +207,32 @@ TEST_F(Recovery, SkipInitAtProbe_DetectedAndRecoveredAgain)
     EXPECT_EQ(history[1].outcome, "restarted");
 }
 
+// Reproducer: a restarted instance that crashed in its init was queued for
+// recovery and freed by its failed start; the recovery thread later took the
+// freed instance off its queue. A crash during init is the start's failure
+// (StartFailure, counted once), the instance is gone, and the next start
+// brings the driver back.
+TEST_F(Recovery, CrashInInit_IsAStartFailureAndRecoveredAgain)
+{
+    ASSERT_TRUE(write_block(8, 0x11));
+    inject("null-deref", "module_init");
+    auto reply = control({ { "command", "restart" }, { "driver", "nkdisk" } });
+    ASSERT_TRUE(reply["ok"].get<bool>()) << reply.dump();
+    ASSERT_TRUE(system->recovery()->wait_idle(std::chrono::seconds(10)));
+    expect_recovered(1);
+    auto history = system->recovery()->history();
+    ASSERT_EQ(history.size(), 1u) << "the crashed start was recovered as a failure of its own";
+    EXPECT_EQ(history[0].failure.cause, FailureCause::Operator);
+    EXPECT_EQ(history[0].outcome, "restarted");
+    // Two policy decisions: the operator's restart, then the start failure's.
+    auto policies = std::ranges::count(history[0].stages, std::string("policy"), &StageTiming::stage);
+    EXPECT_EQ(policies, 2);
+    auto reinit = std::ranges::find_if(history[0].stages, [](auto const& stage) { return stage.stage == "reinit" && !stage.ok; });
+    ASSERT_NE(reinit, history[0].stages.end());
+    EXPECT_NE(reinit->note.find("crash"), std::string::npos) << "the start's error names its cause: " << reinit->note;
+    EXPECT_EQ(system->recovery()->driver("nkdisk@disk0")->failures, 2u);
+}
+
 // The domain killed from outside (an OOM killer, an operator's kill -9).
 TEST_F(Recovery, DomainKilled_Recovered)
 {

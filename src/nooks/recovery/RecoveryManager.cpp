@@ -115,6 +115,8 @@ std::vector<RecoveryObserver*> RecoveryManager::observers() const
 void RecoveryManager::watch(IsolatedModule& module, Driver& driver)
 {
     module.set_failure_listener([this, gate = m_gate, &driver](IsolatedModule& failed) {
+        auto record = failed.failure();
+        auto cause = record ? fmt::format("{}: {}", failure_cause_name(record->cause), record->message) : std::string();
         MutexLocker open(gate->mutex);
         if (!gate->open)
             return false;
@@ -125,6 +127,7 @@ void RecoveryManager::watch(IsolatedModule& module, Driver& driver)
             driver.status.state = DriverState::Recovering;
             if (&failed == driver.starting) {
                 driver.failed_while_starting = true;
+                driver.start_failure = cause;
                 return true;
             }
             driver.queue.push_back(&failed);
@@ -194,13 +197,20 @@ Result<IsolatedModule*> RecoveryManager::start_instance(Driver& driver, std::str
     }
     watch(*raw, driver);
     auto adopted = stage("reinit", [&]() -> Result<void> {
-        TRY(m_kernel.adopt_module(std::move(loaded)));
-        return {};
+        auto result = m_kernel.adopt_module(std::move(loaded));
+        if (result)
+            return {};
+        // "init: driver has failed" says little; the instance's failure says why.
+        MutexLocker lock(m_mutex);
+        if (driver.start_failure.empty())
+            return std::unexpected(std::move(result.error()));
+        return make_error(result.error().code(), "{} ({})", result.error().message(), driver.start_failure);
     });
     bool queued = false;
     {
         MutexLocker lock(m_mutex);
         driver.starting = nullptr;
+        driver.start_failure.clear();
         // Adopted, but it failed meanwhile (an interrupt, a timer): recover it.
         // Not adopted: the instance is gone, the failure is this start's error.
         queued = std::exchange(driver.failed_while_starting, false) && adopted.has_value();

@@ -139,6 +139,7 @@ private:
         // (a start that fails is the starter's to count, and the instance is gone).
         IsolatedModule* starting { nullptr };
         bool failed_while_starting { false };
+        std::string start_failure; // what that failure was, for the start's error
         bool busy { false };
         std::thread worker;
     };
