@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// NAPI semantics against a scripted poll: a schedule runs one poll after the
+// scheduling crossing returns, a full budget polls again, a schedule missed
+// while the poll completes polls again (no frame waits for an interrupt that
+// will not come), disabled contexts never poll, and disable waits for a
+// running poll.
+
+#include "classes/net/NetLayer.h"
+#include "kernel/Kernel.h"
+#include "kernel/bus/BusDevice.h"
+#include "kernel/exec/Context.h"
+#include "kernel/KernelTestSupport.h"
+#include "support/TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+namespace nk {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TestModule final : public Module {
+public:
+    explicit TestModule(Kernel& kernel)
+        : Module(kernel, "test", "", "")
+    {
+    }
+    Result<void> start() override { return {}; }
+    void stop() override { }
+    Isolation isolation() const override { return Isolation::Native; }
+};
+
+class NullPort final : public NetDriverPort {
+public:
+    Result<int> open(NetDevice&) override { return 0; }
+    Result<int> stop(NetDevice&) override { return 0; }
+    Result<size_t> start_xmit_batch(NetDevice&, std::span<Frame const* const> frames, std::span<int>) override { return frames.size(); }
+    Result<void> set_rx_mode(NetDevice&, nk_net_rx_mode const&) override { return {}; }
+    Result<int> set_mac_address(NetDevice&, EthernetAddress const&) override { return 0; }
+    Result<int> change_mtu(NetDevice&, uint32_t) override { return 0; }
+    void tx_timed_out(NetDevice&, uint64_t) override { }
+};
+
+// Each poll runs `body(napi, budget)` and returns what it returns.
+class ScriptedPoller final : public NapiPoller {
+public:
+    using Body = std::function<Result<int>(Napi&, int)>;
+    explicit ScriptedPoller(Body body)
+        : m_body(std::move(body))
+    {
+    }
+    Result<int> poll(Napi& napi, int budget) override
+    {
+        polls++;
+        return m_body(napi, budget);
+    }
+    std::atomic<int> polls { 0 };
+
+private:
+    Body m_body;
+};
+
+class NapiTest : public ::testing::Test {
+protected:
+    NetDevice device { 1, "nic0", NetDeviceConfig {}, module, nullptr, std::make_unique<NullPort>(), nullptr, 16 };
+
+    Napi& add(ScriptedPoller::Body body, int weight = 4)
+    {
+        auto owned = std::make_unique<ScriptedPoller>(std::move(body));
+        poller = owned.get();
+        return device.add_napi(std::move(owned), weight);
+    }
+
+    // Schedules as an interrupt handler would: inside a crossing, so the poll
+    // runs when the crossing returns.
+    void interrupt(Napi& napi)
+    {
+        CrossingScope crossing(module, CrossingScope::Kind::Atomic);
+        napi.schedule();
+        EXPECT_EQ(poller->polls.load(), polls_before_interrupt) << "the poll ran inside the handler";
+    }
+
+    std::unique_ptr<Kernel> kernel { Kernel::create({}).value() };
+    TestModule module { *kernel };
+    ScriptedPoller* poller { nullptr };
+    int polls_before_interrupt { 0 };
+};
+
+TEST_F(NapiTest, Schedule_PollsOnceAfterTheCrossing)
+{
+    auto& napi = add([](Napi& n, int) -> Result<int> {
+        EXPECT_TRUE(n.complete_done(1));
+        return 1;
+    });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 1);
+    EXPECT_EQ(napi.stats().schedules, 1u);
+}
+
+TEST_F(NapiTest, Disabled_NeverPolls)
+{
+    auto& napi = add([](Napi&, int) -> Result<int> { return 0; });
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 0);
+}
+
+// A poll that uses its whole budget is called again until it does not.
+TEST_F(NapiTest, FullBudget_PollsAgain)
+{
+    int backlog = 10;
+    auto& napi = add([&](Napi& n, int budget) -> Result<int> {
+        int work = std::min(backlog, budget);
+        backlog -= work;
+        if (work < budget)
+            n.complete_done(work);
+        return work;
+    });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(backlog, 0);
+    EXPECT_EQ(poller->polls.load(), 3); // 4 + 4 + 2
+    EXPECT_EQ(napi.stats().work, 10u);
+}
+
+// Race reproducer shape: a frame arrives (schedule) while the poll is between
+// its last look at the ring and its completion. The completion reports "do not
+// unmask", and the poll runs once more.
+TEST_F(NapiTest, ScheduleWhilePolling_PollsOnceMore)
+{
+    Napi* self = nullptr;
+    auto& napi = add([&](Napi& n, int) -> Result<int> {
+        if (poller->polls.load() == 1) {
+            std::thread other([&] { self->schedule(); }); // an interrupt on another CPU
+            other.join();
+            EXPECT_FALSE(n.complete_done(0)) << "completed although a schedule was missed";
+        } else {
+            EXPECT_TRUE(n.complete_done(0));
+        }
+        return 0;
+    });
+    self = &napi;
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 2);
+}
+
+// A schedule after the poll completed (but before it returned) polls again too.
+TEST_F(NapiTest, ScheduleAfterCompletion_PollsAgain)
+{
+    auto& napi = add([&](Napi& n, int) -> Result<int> {
+        EXPECT_TRUE(n.complete_done(0));
+        if (poller->polls.load() == 1) {
+            std::thread other([&] { n.schedule(); });
+            other.join();
+        }
+        return 0;
+    });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 2);
+}
+
+// A poll that forgets nk_napi_complete_done under budget is completed for it
+// (else it would never be scheduled again).
+TEST_F(NapiTest, ForgottenCompletion_CompletedAnyway)
+{
+    auto& napi = add([](Napi&, int) -> Result<int> { return 0; });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 1);
+    polls_before_interrupt = 1;
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 2);
+}
+
+// A driver that fails in its poll ends the polling; the context is not stuck.
+TEST_F(NapiTest, FailedPoll_Ends)
+{
+    auto& napi = add([](Napi&, int) -> Result<int> { return make_error(ErrorCode::DriverFailed, "gone"); });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 1);
+}
+
+// disable() waits for a running poll, and none starts after it.
+TEST_F(NapiTest, Disable_WaitsForRunningPoll)
+{
+    test::Event entered;
+    test::Event release;
+    auto& napi = add([&](Napi& n, int) -> Result<int> {
+        entered.set();
+        EXPECT_TRUE(release.wait(10s));
+        n.complete_done(0);
+        return 0;
+    });
+    napi.enable();
+    std::thread irq([&] {
+        CrossingScope crossing(module, CrossingScope::Kind::Atomic);
+        napi.schedule();
+    });
+    ASSERT_TRUE(entered.wait(10s));
+    std::atomic<bool> disabled { false };
+    std::thread disabler([&] {
+        napi.disable();
+        disabled = true;
+    });
+    std::this_thread::sleep_for(20ms); // a disable that did not wait would be done by now
+    EXPECT_FALSE(disabled.load());
+    release.set();
+    irq.join();
+    disabler.join();
+    EXPECT_TRUE(disabled.load());
+    polls_before_interrupt = 1;
+    interrupt(napi);
+    EXPECT_EQ(poller->polls.load(), 1);
+}
+
+} // namespace
+} // namespace nk
