@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include "nooks/wrappers/net/IsolatedNetPort.h"
+
+#include "classes/net/NetDevice.h"
+#include "nooks/module/IsolatedModule.h"
+
+#include <cstring>
+
+namespace nk {
+
+namespace {
+
+constexpr size_t frame_alignment = 64;
+
+size_t aligned(size_t size) { return (size + frame_alignment - 1) & ~(frame_alignment - 1); }
+
+} // namespace
+
+void IsolatedNetPort::mark_ready()
+{
+    {
+        MutexLocker lock(m_ready_mutex);
+        m_ready = true;
+    }
+    m_ready_fast.store(true, std::memory_order_release);
+    m_ready_changed.notify_all();
+}
+
+Result<uint64_t> IsolatedNetPort::ready_handle(char const* operation, bool wait)
+{
+    if (!m_ready_fast.load(std::memory_order_acquire)) {
+        if (!wait)
+            return make_error(ErrorCode::Unavailable, "{}: the net device is still being registered by {}", operation, m_module.name());
+        MutexLocker lock(m_ready_mutex);
+        if (!m_ready_changed.wait_for(lock, ready_timeout, [this]() NK_REQUIRES(m_ready_mutex) { return m_ready; }))
+            return make_error(ErrorCode::Unavailable, "{}: {} did not finish registering its net device within {} ms", operation,
+                m_module.name(), ready_timeout.count());
+    }
+    return m_handle.load(std::memory_order_acquire);
+}
+
+Result<int> IsolatedNetPort::open(NetDevice&)
+{
+    auto handle = TRY(ready_handle("open", true));
+    auto reply = TRY(m_module.call<abi::DriverEntry::net_open>(CrossingScope::Kind::Process, { m_functions.open, handle }));
+    return reply.verify_errno();
+}
+
+Result<int> IsolatedNetPort::stop(NetDevice&)
+{
+    auto handle = TRY(ready_handle("stop", true));
+    auto reply = TRY(m_module.call<abi::DriverEntry::net_stop>(CrossingScope::Kind::Process, { m_functions.stop, handle }));
+    return reply.verify_errno();
+}
+
+Result<size_t> IsolatedNetPort::start_xmit_batch(NetDevice&, std::span<Frame const* const> frames, std::span<int> answers)
+{
+    if (frames.empty())
+        return 0;
+    auto handle = ready_handle("start_xmit", false);
+    if (!handle)
+        return 0; // not open yet: nothing attempted, the frames stay queued
+    size_t bytes = 0;
+    for (auto const* frame : frames)
+        bytes += aligned(frame->size());
+    // Lent for the crossing: freed when this returns, after the driver's last start_xmit.
+    auto block = TRY(m_module.memory().allocate_readonly(bytes, frame_alignment));
+    auto* base = static_cast<std::byte*>(block.data());
+    size_t offset = 0;
+    std::vector<uint64_t> addresses(frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        std::memcpy(base + offset, frames[i]->data(), frames[i]->size());
+        addresses[i] = reinterpret_cast<uint64_t>(base + offset);
+        offset += aligned(frames[i]->size());
+    }
+
+    auto active = TRY(m_module.enter());
+    CrossingScope crossing(m_module, CrossingScope::Kind::Atomic);
+    auto& xpc = m_module.xpc();
+    auto check = [this](int64_t answer) -> Result<int> {
+        auto checked = TRY(m_module.taint(answer, "net_start_xmit").verify_one_of({ NK_NETDEV_TX_OK, NK_NETDEV_TX_BUSY }, "not an nk_netdev_tx"));
+        return static_cast<int>(checked);
+    };
+    uint64_t inline_sequences[64];
+    std::vector<uint64_t> more;
+    auto* sequences = inline_sequences;
+    if (frames.size() - 1 > std::size(inline_sequences)) {
+        more.resize(frames.size() - 1);
+        sequences = more.data();
+    }
+    for (size_t i = 0; i < frames.size(); ++i) {
+        bool last = i + 1 == frames.size();
+        abi::NetStartXmitArgs args { m_functions.start_xmit, *handle, addresses[i], static_cast<uint32_t>(frames[i]->size()), last ? 0u : 1u };
+        if (!last) {
+            sequences[i] = TRY(xpc.defer<abi::DriverEntry::net_start_xmit>(args));
+            continue;
+        }
+        // The synchronous call runs the deferred ones first, in order.
+        auto reply = TRY(xpc.call<abi::DriverEntry::net_start_xmit>(args));
+        answers[i] = TRY(check(reply.result));
+    }
+    for (size_t i = 0; i + 1 < frames.size(); ++i)
+        answers[i] = TRY(check(TRY(xpc.collect(sequences[i]))));
+    return frames.size();
+}
+
+Result<void> IsolatedNetPort::set_rx_mode(NetDevice&, nk_net_rx_mode const& mode)
+{
+    auto handle = ready_handle("set_rx_mode", false);
+    if (!handle)
+        return {}; // the device is down until the driver knows it; open programs the filter
+    auto block = TRY(m_module.memory().allocate_readonly(sizeof(nk_net_rx_mode)));
+    std::memcpy(block.data(), &mode, sizeof(mode));
+    TRY(m_module.call<abi::DriverEntry::net_set_rx_mode>(CrossingScope::Kind::Atomic,
+        { m_functions.set_rx_mode, *handle, reinterpret_cast<uint64_t>(block.data()) }));
+    return {};
+}
+
+Result<int> IsolatedNetPort::set_mac_address(NetDevice&, EthernetAddress const& mac)
+{
+    if (m_functions.set_mac_address == 0)
+        return -EOPNOTSUPP;
+    auto handle = TRY(ready_handle("set_mac_address", true));
+    abi::NetSetMacArgs args { m_functions.set_mac_address, handle, {}, 0 };
+    std::memcpy(args.mac, mac.data(), mac.size());
+    auto reply = TRY(m_module.call<abi::DriverEntry::net_set_mac_address>(CrossingScope::Kind::Process, args));
+    return reply.verify_errno();
+}
+
+Result<int> IsolatedNetPort::change_mtu(NetDevice&, uint32_t mtu)
+{
+    if (m_functions.change_mtu == 0)
+        return -EOPNOTSUPP; // as natively
+    auto handle = TRY(ready_handle("change_mtu", true));
+    auto reply = TRY(m_module.call<abi::DriverEntry::net_change_mtu>(CrossingScope::Kind::Process, { m_functions.change_mtu, handle, mtu, 0 }));
+    return reply.verify_errno();
+}
+
+void IsolatedNetPort::tx_timed_out(NetDevice& device, uint64_t stalled_ns)
+{
+    m_module.fail({ .cause = FailureCause::Livelock, .module = m_module.name(),
+        .message = fmt::format("the transmit queue of {} was stopped for {} ms with nothing sent", device.name(), stalled_ns / 1'000'000) });
+}
+
+void IsolatedNetPort::rx_stalled(NetDevice& device, uint64_t silent_ns, uint64_t frames_waiting)
+{
+    m_module.fail({ .cause = FailureCause::Livelock, .module = m_module.name(),
+        .message = fmt::format("the NIC took {} frames for {} off the wire in {} ms and the driver delivered none", frames_waiting,
+            device.name(), silent_ns / 1'000'000) });
+}
+
+Result<int> IsolatedNapiPoller::poll(Napi&, int budget)
+{
+    auto reply = TRY(m_module.call<abi::DriverEntry::napi_poll>(CrossingScope::Kind::Atomic,
+        { m_poll, m_handle.load(std::memory_order_acquire), budget, 0 }));
+    auto work = TRY(reply.verify([budget](int64_t v) { return v >= 0 && v <= budget; }, "not a work count within the budget"));
+    return static_cast<int>(work);
+}
+
+} // namespace nk
