@@ -93,7 +93,7 @@ std::unique_ptr<System> boot_native(TempDir const& dir, uint64_t disk_size = 16u
         auto&& _nk_result = (expr);                                                      \
         if (!_nk_result.has_value())                                                     \
             FAIL() << #expr << ": " << _nk_result.error().message();                     \
-        std::move(_nk_result);                                                           \
+        ::nk::detail::take_value(std::move(_nk_result));                                 \
     })
 
 } // namespace nk::test
