@@ -66,9 +66,16 @@ public:
         m_interrupts = &interrupts;
         m_iommu = &iommu;
         m_events = events;
+        connected();
     }
 
 protected:
+    // Called once, at the end of connect(): the sinks are in place and no
+    // register has been accessed yet. A device that runs on its own from
+    // power-on (a NIC negotiating its link) starts its event sources here.
+    // On the thread that plugs the device in.
+    virtual void connected() { }
+
     void raise_interrupt(uint32_t vector)
     {
         if (m_interrupts != nullptr)
