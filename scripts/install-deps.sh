@@ -15,6 +15,8 @@ packages=(
   nlohmann-json3-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the real applications and tools the demo, tests and benchmarks drive
   e2fsprogs util-linux mount sqlite3 gcc fio flac kmod procps
+  # the network class: namespaces and TAPs (iproute2), and the programs run over the net driver
+  iproute2 iputils-ping curl iperf3 tcpdump python3
 )
 
 missing=()

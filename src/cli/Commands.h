@@ -13,6 +13,7 @@ void add_demo_command(CLI::App& app, int& result);
 void add_ctl_command(CLI::App& app, int& result);
 void add_eval_command(CLI::App& app, int& result);
 void add_agent_command(CLI::App& app, int& result);
+void add_exec_command(CLI::App& app, int& result);
 
 // Prints "nooks <command>: error: <message>" to stderr; returns the exit code 1.
 int fail(char const* command, std::string const& message);

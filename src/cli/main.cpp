@@ -37,6 +37,7 @@ int main(int argc, char** argv)
     nk::cli::add_ctl_command(app, result);
     nk::cli::add_eval_command(app, result);
     nk::cli::add_agent_command(app, result);
+    nk::cli::add_exec_command(app, result);
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& error) {

@@ -26,7 +26,8 @@ Result<std::unique_ptr<Ext4Stack>> Ext4Stack::create(Options options)
 
     // The machine: one disk, its image and driver as asked.
     std::ofstream config(stack->config_file());
-    config << fmt::format("mode = \"{}\"\nmount = \"{}\"\ncontrol = \"{}\"\n{}\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"{}\"\n",
+    // A disk only: no NIC (the block measurements run alone).
+    config << fmt::format("nic = []\nmode = \"{}\"\nmount = \"{}\"\ncontrol = \"{}\"\n{}\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"{}\"\n",
         opts.mode, stack->disks(), stack->control(), opts.config_extra, opts.image, opts.disk_size);
     if (!opts.driver.empty())
         config << fmt::format("driver = \"{}\"\n", opts.driver);

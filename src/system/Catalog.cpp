@@ -2,6 +2,7 @@
 #include "system/Catalog.h"
 
 #include "system/block/BlockPackage.h"
+#include "system/net/NetPackage.h"
 
 namespace nk {
 
@@ -11,6 +12,7 @@ Catalog const& Catalog::builtin()
     static Catalog const catalog = [] {
         Catalog catalog;
         catalog.add(make_block_package());
+        catalog.add(make_net_package());
         return catalog;
     }();
     return catalog;

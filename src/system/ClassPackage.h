@@ -24,6 +24,7 @@ namespace nk {
 class ClassShadow;
 class DriverClass;
 class Frontend;
+class HardwareDevice;
 class RecoveryManager;
 
 class ClassPackage {
@@ -41,6 +42,15 @@ public:
     // driver registers a device and observing `recovery`; null if the class
     // has none.
     virtual Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass& layer, RecoveryManager& recovery) const = 0;
+    // A device of one of the package's kinds was plugged in (before any
+    // driver loads): the class may keep what it needs of the hardware (the
+    // net class's receive-stall probe reads the NIC's counters). The layer
+    // dies before the bus, so it may keep references to `hardware`.
+    virtual Result<void> device_plugged(DriverClass& layer, std::string const& name, HardwareDevice& hardware) const
+    {
+        (void)layer, (void)name, (void)hardware;
+        return {};
+    }
     // The frontend applications use (mounted under config.mount), once the
     // drivers are loaded; null if the class has none.
     virtual Result<std::unique_ptr<Frontend>> create_frontend(DriverClass& layer, Config const& config) const = 0;

@@ -183,6 +183,10 @@ Result<void> System::plug_devices()
 {
     for (auto const& device : m_config.devices) {
         auto hardware = TRY(device.kind->create(device.name, *device.settings));
+        for (auto const& instance : m_classes) {
+            if (instance.layer != nullptr && instance.layer->name() == device.kind->driver_class())
+                TRY(instance.package->device_plugged(*instance.layer, device.name, *hardware));
+        }
         auto reserved_for = device.driver.empty() ? std::string() : device.name;
         TRY(m_kernel->bus().plug(std::move(hardware), reserved_for));
         logger()->info("{}: {} ({})", device.name, device.kind->table(), device.settings->describe());

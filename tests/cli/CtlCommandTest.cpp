@@ -23,8 +23,7 @@ protected:
     {
         NK_REQUIRE_ROOT();
         auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-            .args = { "--mode", GetParam(), "--mount", dir.file("disks"), "--control", socket(), "--set", "disk0.image=" + dir.file("disk0.img"),
-                "--set", "disk0.size=16MiB" },
+            .args = run_args(),
             .log_path = dir.file("kernel.log") });
         ASSERT_TRUE(started) << started.error().message();
         kernel = std::move(*started);
@@ -36,6 +35,14 @@ protected:
         }
     }
     std::string socket() const { return dir.file("control.sock"); }
+    std::vector<std::string> run_args() const
+    {
+        std::vector<std::string> args { "--mode", GetParam(), "--mount", dir.file("disks"), "--control", socket(), "--set",
+            "disk0.image=" + dir.file("disk0.img"), "--set", "disk0.size=16MiB" };
+        auto nic = test::nic_set_args();
+        args.insert(args.end(), nic.begin(), nic.end());
+        return args;
+    }
     harness::CommandResult ctl(std::vector<std::string> args)
     {
         std::vector<std::string> argv { harness::find_nooks_binary(), "ctl", "--control", socket() };
@@ -53,8 +60,13 @@ TEST_P(CtlCommand, List_DriverAndDisk)
     auto result = ctl({ "--json", "list" });
     ASSERT_TRUE(result.ok()) << result.output;
     auto reply = nlohmann::json::parse(result.output);
-    ASSERT_EQ(reply["modules"].size(), 1u);
+    // The default machine: a disk and a NIC, each with its driver.
+    ASSERT_EQ(reply["modules"].size(), 2u);
     auto const& module = reply["modules"][0];
+    EXPECT_EQ(reply["modules"][1]["name"], "nknet@nic0");
+    EXPECT_EQ(reply["modules"][1]["state"], "live");
+    EXPECT_EQ(reply["classes"]["net"]["devices"][0]["name"], "nic0");
+    EXPECT_EQ(reply["classes"]["net"]["devices"][0]["driver"], "nknet@nic0");
     EXPECT_EQ(module["name"], "nkdisk@disk0");
     EXPECT_EQ(module["module"], "nkdisk");
     EXPECT_EQ(module["device"], "disk0");

@@ -50,13 +50,17 @@ class RunCommandTest : public ::testing::Test {
 protected:
     std::vector<std::string> base_args()
     {
-        return { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--set", "disk0.image=" + dir.file("disk0.img"),
-            "--set", "disk0.size=16MiB" };
+        std::vector<std::string> args { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--set",
+            "disk0.image=" + dir.file("disk0.img"), "--set", "disk0.size=16MiB" };
+        auto nic = test::nic_set_args();
+        args.insert(args.end(), nic.begin(), nic.end());
+        return args;
     }
     std::string write_config(std::string const& text)
     {
         auto path = dir.file("nooks.toml");
-        std::ofstream(path) << text;
+        // No NIC unless the text has one (a NIC takes namespaces).
+        std::ofstream(path) << (text.find("nic") == std::string::npos ? "nic = []\n" : "") << text;
         return path;
     }
     test::TempDir dir;

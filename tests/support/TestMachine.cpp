@@ -13,7 +13,7 @@ std::string nktest_driver_path() { return default_driver_directory() + "/nktest.
 std::unique_ptr<TestMachine> TestMachine::boot(TempDir const& dir, Options options)
 {
     auto driver = options.driver.empty() ? nktest_driver_path() : options.driver;
-    auto config = Config::parse(fmt::format("mode = \"{}\"\ncontrol = \"\"\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"16MiB\"\n"
+    auto config = Config::parse(fmt::format("nic = []\nmode = \"{}\"\ncontrol = \"\"\n[[disk]]\nname = \"disk0\"\nimage = \"{}\"\nsize = \"16MiB\"\n"
                                             "driver = \"{}\"\n[[aux]]\nname = \"aux0\"\n{}",
                                     options.backend == Backend::Native ? "native" : "nooks", dir.file("disk0.img"), driver,
                                     options.tick ? "[[tick]]\nname = \"tick0\"\n" : ""),

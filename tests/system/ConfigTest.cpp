@@ -5,6 +5,7 @@
 #include "system/Config.h"
 
 #include "devices/disk/DiskKind.h"
+#include "devices/nic/NicKind.h"
 #include "support/TestSupport.h"
 #include "system/test/TestPackage.h"
 
@@ -51,19 +52,33 @@ TEST(Config, Parse_EmptyGivesDefaults)
     EXPECT_EQ(config.mount, "/run/nooks/disks");
     EXPECT_EQ(config.log_level, "info");
     EXPECT_EQ(config.fuse_threads, 4u);
-    ASSERT_EQ(config.devices.size(), 1u);
+    ASSERT_EQ(config.devices.size(), 2u);
     EXPECT_EQ(config.devices[0].name, "disk0");
     EXPECT_EQ(config.devices[0].kind->table(), "disk");
     EXPECT_EQ(config.devices[0].driver, default_driver_directory() + "/nkdisk.so");
     EXPECT_EQ(disk(config).image, "/var/lib/nooks/disk0.img");
     EXPECT_EQ(disk(config).size, 1ull << 30);
+    // And a NIC, with its wire and interface defaults.
+    EXPECT_EQ(config.devices[1].name, "nic0");
+    EXPECT_EQ(config.devices[1].kind->table(), "nic");
+    EXPECT_EQ(config.devices[1].driver, default_driver_directory() + "/nknet.so");
+    auto const& nic = static_cast<NicSettings const&>(*config.devices[1].settings);
+    EXPECT_EQ(nic.mac.to_string(), "02:6e:6b:00:00:01");
+    EXPECT_EQ(nic.link_delay.count(), 500);
+    EXPECT_EQ(nic.net_namespace, "nooks");
+    EXPECT_EQ(nic.interface, "nic0");
+    ASSERT_TRUE(nic.address);
+    EXPECT_EQ(nic.address->to_string(), "10.77.0.1/24");
+    ASSERT_EQ(nic.peers.size(), 1u);
+    EXPECT_EQ(nic.peers[0].to_string(), "10.77.0.2/24");
+    EXPECT_EQ(nic.peer_namespace_of(0), "nooks-peer0");
 
     // The default machine is what `nooks run` boots with no configuration.
     auto defaults = Config::defaults(kinds());
     ASSERT_TRUE(defaults);
-    EXPECT_EQ(defaults->devices.size(), 1u);
+    EXPECT_EQ(defaults->devices.size(), 2u);
     // Comments change nothing.
-    EXPECT_EQ(parse_ok("# nothing here\n").devices.size(), 1u);
+    EXPECT_EQ(parse_ok("# nothing here\n").devices.size(), 2u);
 }
 
 // Every documented key is read.
@@ -80,24 +95,69 @@ name = "data"
 image = "/srv/disk1.img"
 size = "64MiB"
 driver = "/opt/nkdisk.so"
+[[nic]]
+name = "lan"
+driver = "/opt/nknet.so"
+mac = "02:00:00:aa:bb:cc"
+link_delay_ms = 0
+namespace = "apps"
+interface = "lan0"
+address = ""
+peers = "192.168.5.2/24, 192.168.5.3/24"
+peer_namespace = "far"
 )");
     EXPECT_EQ(config.mode, Mode::Shadow);
     EXPECT_EQ(config.mount, "/mnt/nooks");
     EXPECT_EQ(config.log_level, "debug");
     EXPECT_EQ(config.fuse_threads, 8u);
     EXPECT_EQ(config.request_timeout_ms, 1234u);
-    ASSERT_EQ(config.devices.size(), 1u);
+    ASSERT_EQ(config.devices.size(), 2u);
     EXPECT_EQ(config.devices[0].name, "data");
     EXPECT_EQ(config.devices[0].driver, "/opt/nkdisk.so");
     EXPECT_EQ(disk(config).image, "/srv/disk1.img");
     EXPECT_EQ(disk(config).size, 64ull << 20);
+    EXPECT_EQ(config.devices[1].name, "lan");
+    EXPECT_EQ(config.devices[1].driver, "/opt/nknet.so");
+    auto const& nic = static_cast<NicSettings const&>(*config.devices[1].settings);
+    EXPECT_EQ(nic.mac.to_string(), "02:00:00:aa:bb:cc");
+    EXPECT_EQ(nic.link_delay.count(), 0);
+    EXPECT_EQ(nic.net_namespace, "apps");
+    EXPECT_EQ(nic.interface, "lan0");
+    EXPECT_FALSE(nic.address);
+    ASSERT_EQ(nic.peers.size(), 2u);
+    EXPECT_EQ(nic.peers[1].to_string(), "192.168.5.3/24");
+    EXPECT_EQ(nic.peer_namespace_of(1), "far1");
+    // Two NICs may not share an interface or a peer's namespace.
+    expect_rejected("[[nic]]\n[[nic]]\ninterface = \"nic0\"\n", "interface nic0");
+}
+
+// A NIC's keys are checked, and each error names the key.
+TEST(Config, Parse_NicKeysAreChecked)
+{
+    expect_rejected("[[nic]]\nmac = \"02:00:00\"\n", "nic0.mac");
+    expect_rejected("[[nic]]\nmac = \"01:00:5e:00:00:01\"\n", "not a unicast");
+    expect_rejected("[[nic]]\nlink_delay_ms = 20000\n", "nic0.link_delay_ms");
+    expect_rejected("[[nic]]\naddress = \"10.0.0.1\"\n", "nic0.address");
+    expect_rejected("[[nic]]\npeers = \"10.0.0.2/24,x\"\n", "nic0.peers");
+    expect_rejected("[[nic]]\ninterface = \"a/b\"\n", "nic0.interface");
+    expect_rejected("[[nic]]\ninterface = \"much-too-long-name\"\n", "nic0.interface");
+    expect_rejected("[[nic]]\nnamespace = \"..\"\n", "nic0.namespace");
+    expect_rejected("[[nic]]\ncolour = \"blue\"\n", "colour");
+    // A second NIC gets defaults of its own.
+    auto config = parse_ok("[[nic]]\n[[nic]]\n");
+    ASSERT_EQ(config.devices.size(), 3u);
+    auto const& second = static_cast<NicSettings const&>(*config.devices[2].settings);
+    EXPECT_EQ(config.devices[2].name, "nic1");
+    EXPECT_EQ(second.mac.to_string(), "02:6e:6b:00:00:02");
+    EXPECT_EQ(second.address->to_string(), "10.77.1.1/24");
+    EXPECT_EQ(second.peer_namespace_of(0), "nooks-nic1-peer0");
 }
 
 // Two disks, each with its defaults filled in by name; a bare driver file name
 // is looked up in the driver directory.
 TEST(Config, Parse_TwoDisks)
 {
-    auto config = parse_ok("[[disk]]\nsize = \"16MiB\"\n[[disk]]\ndriver = \"nkdisk.so\"\n");
+    auto config = parse_ok("nic = []\n[[disk]]\nsize = \"16MiB\"\n[[disk]]\ndriver = \"nkdisk.so\"\n");
     ASSERT_EQ(config.devices.size(), 2u);
     EXPECT_EQ(config.devices[0].name, "disk0");
     EXPECT_EQ(config.devices[1].name, "disk1");
@@ -108,7 +168,7 @@ TEST(Config, Parse_TwoDisks)
     ASSERT_NE(config.device("disk1"), nullptr);
     EXPECT_EQ(config.device("disk2"), nullptr);
     // No disk at all is a machine too.
-    EXPECT_TRUE(parse_ok("disk = []\n").devices.empty());
+    EXPECT_TRUE(parse_ok("disk = []\nnic = []\n").devices.empty());
 }
 
 // Device names are unique and of the characters device files may have.
@@ -302,8 +362,8 @@ TEST(Config, Parse_KindsOfTheCatalog)
 {
     auto with_tests = Config::parse("[[aux]]\nname = \"aux0\"\n", source, test_catalog().device_kinds());
     ASSERT_TRUE(with_tests) << with_tests.error().message();
-    ASSERT_EQ(with_tests->devices.size(), 2u); // the default disk and the aux device
-    EXPECT_EQ(with_tests->devices[1].driver, "");
+    ASSERT_EQ(with_tests->devices.size(), 3u); // the default disk and NIC, and the aux device
+    EXPECT_EQ(with_tests->devices[2].driver, "");
     expect_rejected("[[aux]]\nname = \"aux0\"\n", "'aux'");
 }
 

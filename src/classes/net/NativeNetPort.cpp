@@ -5,18 +5,23 @@
 #include "classes/net/NetDevice.h"
 #include "kernel/exec/Context.h"
 #include "kernel/module/Module.h"
+#include "kernel/native/NativeModule.h"
 
 namespace nk {
 
 Result<int> NativeNetPort::open(NetDevice& device)
 {
     CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    if (native_inject(m_owner, abi::DriverEntry::net_open, device.private_data()))
+        return 0;
     return m_ops.open(device.handle());
 }
 
 Result<int> NativeNetPort::stop(NetDevice& device)
 {
     CrossingScope crossing(m_owner, CrossingScope::Kind::Process);
+    if (native_inject(m_owner, abi::DriverEntry::net_stop, device.private_data()))
+        return 0;
     return m_ops.stop(device.handle());
 }
 
@@ -27,6 +32,10 @@ Result<size_t> NativeNetPort::start_xmit_batch(NetDevice& device, std::span<Fram
     for (size_t i = 0; i < frames.size(); ++i) {
         auto const& frame = *frames[i];
         bool more = i + 1 < frames.size();
+        if (native_inject(m_owner, abi::DriverEntry::net_start_xmit, device.private_data())) {
+            answers[i] = NK_NETDEV_TX_OK; // "taken", never sent: what a skipped start_xmit means
+            continue;
+        }
         answers[i] = m_ops.start_xmit(device.handle(), frame.data(), static_cast<uint32_t>(frame.size()), more);
         if (answers[i] == NK_NETDEV_TX_BUSY)
             return i + 1;
@@ -37,6 +46,8 @@ Result<size_t> NativeNetPort::start_xmit_batch(NetDevice& device, std::span<Fram
 Result<void> NativeNetPort::set_rx_mode(NetDevice& device, nk_net_rx_mode const& mode)
 {
     CrossingScope crossing(m_owner, CrossingScope::Kind::Atomic);
+    if (native_inject(m_owner, abi::DriverEntry::net_set_rx_mode, device.private_data()))
+        return {};
     m_ops.set_rx_mode(device.handle(), &mode);
     return {};
 }
@@ -70,6 +81,8 @@ void NativeNetPort::tx_timed_out(NetDevice& device, uint64_t stalled_ns)
 Result<int> NativeNapiPoller::poll(Napi& napi, int budget)
 {
     CrossingScope crossing(m_owner, CrossingScope::Kind::Atomic);
+    if (native_inject(m_owner, abi::DriverEntry::napi_poll, napi.device().private_data()))
+        return 0;
     return m_poll(napi.handle(), budget);
 }
 

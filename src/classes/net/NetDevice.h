@@ -121,6 +121,7 @@ public:
     bool enqueue(std::span<std::byte const> frame);
     void run_queue();
     size_t queued() const;
+    size_t tx_queue_length() const { return m_tx_queue_length; }
 
     void attach_upper(NetUpper* upper);
 

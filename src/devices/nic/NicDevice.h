@@ -62,6 +62,8 @@
 
 namespace nk {
 
+class Wire;
+
 class NicDevice final : public HardwareDevice, private EthernetStation {
 public:
     using MacAddress = std::array<uint8_t, 6>;
@@ -90,6 +92,12 @@ public:
     void hard_reset() override;
 
     MacAddress const& mac() const { return m_mac; }
+
+    // The wire the device's segment belongs to (its peers), kept alive until
+    // the device has detached from it. Set once, by the NIC's kind, before
+    // the device is plugged in; null for a device on a segment of its own.
+    void keep_wire(std::shared_ptr<Wire> wire) { m_wire = std::move(wire); }
+    Wire* wire() const { return m_wire.get(); }
 
     // Counters for tests and `nooks ctl`: since the device was made (resets
     // and register reads do not clear them).
@@ -152,6 +160,8 @@ private:
     // Sends what the ring holds; returns how many times the vector must be raised.
     unsigned transmit_pass() NK_REQUIRES(m_engine_mutex);
 
+    // First: destroyed last, after the port detached from its segment.
+    std::shared_ptr<Wire> m_wire;
     std::string const m_name;
     MacAddress const m_mac;
     std::chrono::milliseconds const m_link_delay;

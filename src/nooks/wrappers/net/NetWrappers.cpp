@@ -82,13 +82,16 @@ Result<XpcReply> NetWrappers::netdev_register(IncomingCall const& call, abi::Net
 Result<XpcReply> NetWrappers::netdev_unregister(IncomingCall const& call, abi::NetdevArgs const& args, ReplyPayload&)
 {
     auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, abi::name_of(call.id), "dev"));
+    // Unregistering stops an up device: the driver's stop() still uses the
+    // handle (its queue and carrier calls arrive meanwhile), so it is
+    // forgotten only afterwards. A net device handle exists only where a net
+    // class made the device.
+    (void)m_net->unregister_device(netdev_of(ref));
     (void)m_module.tracker().remove(args.netdev);
     {
         MutexLocker lock(m_unready_mutex);
         m_unready.erase(args.netdev);
     }
-    // A net device handle exists only where a net class made the device.
-    (void)m_net->unregister_device(netdev_of(ref));
     return XpcReply {};
 }
 
