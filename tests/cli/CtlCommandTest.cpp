@@ -5,6 +5,7 @@
 #include "control/ControlServer.h"
 #include "harness/Command.h"
 #include "harness/KernelProcess.h"
+#include "support/NetTestSupport.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -39,8 +40,8 @@ protected:
     {
         std::vector<std::string> args { "--mode", GetParam(), "--mount", dir.file("disks"), "--control", socket(), "--set",
             "disk0.image=" + dir.file("disk0.img"), "--set", "disk0.size=16MiB" };
-        auto nic = test::nic_set_args();
-        args.insert(args.end(), nic.begin(), nic.end());
+        auto nic = test::test_nic();
+        args.insert(args.end(), nic.set_args.begin(), nic.set_args.end());
         return args;
     }
     harness::CommandResult ctl(std::vector<std::string> args)

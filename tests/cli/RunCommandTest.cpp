@@ -4,6 +4,7 @@
 
 #include "harness/Command.h"
 #include "harness/KernelProcess.h"
+#include "support/NetTestSupport.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -52,8 +53,8 @@ protected:
     {
         std::vector<std::string> args { "run", "--mount", dir.file("disks"), "--control", dir.file("control.sock"), "--set",
             "disk0.image=" + dir.file("disk0.img"), "--set", "disk0.size=16MiB" };
-        auto nic = test::nic_set_args();
-        args.insert(args.end(), nic.begin(), nic.end());
+        auto nic = test::test_nic();
+        args.insert(args.end(), nic.set_args.begin(), nic.set_args.end());
         return args;
     }
     std::string write_config(std::string const& text)

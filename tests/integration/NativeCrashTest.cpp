@@ -6,6 +6,7 @@
 #include "control/ControlServer.h"
 #include "harness/Command.h"
 #include "harness/KernelProcess.h"
+#include "support/NetTestSupport.h"
 #include "support/TestSupport.h"
 
 #include <fcntl.h>
@@ -28,10 +29,15 @@ TEST_P(NativeCrash, FaultTakesKernelDown)
     NK_REQUIRE_ROOT();
     test::TempDir dir { "nooks-native-crash" };
     auto mount_point = dir.file("disks");
-    auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(),
-        .args = { "--mode", "native", "--mount", mount_point, "--control", dir.file("control.sock"), "--set", "disk0.image=" + dir.file("disk0.img"),
-            "--set", "disk0.size=16MiB" },
-        .log_path = dir.file("kernel.log") });
+    std::vector<std::string> args { "--mode", "native", "--mount", mount_point, "--control", dir.file("control.sock"), "--set",
+        "disk0.image=" + dir.file("disk0.img"), "--set", "disk0.size=16MiB" };
+    auto nic = test::test_nic();
+    args.insert(args.end(), nic.set_args.begin(), nic.set_args.end());
+    // The kernel dies: the namespaces its NIC made stay behind; they go with the test.
+    std::vector<std::unique_ptr<test::ForeignNamespaceGuard>> leftovers;
+    for (auto const& name : nic.namespaces())
+        leftovers.push_back(std::make_unique<test::ForeignNamespaceGuard>(name));
+    auto started = harness::KernelProcess::start({ .nooks_binary = harness::find_nooks_binary(), .args = args, .log_path = dir.file("kernel.log") });
     ASSERT_TRUE(started) << started.error().message();
     auto kernel = std::move(*started);
     // The kernel dies in this test: its FUSE mount must still go away afterwards.

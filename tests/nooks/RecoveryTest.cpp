@@ -136,7 +136,7 @@ TEST_P(RecoveryFault, FaultAtQueueRq_Recovered)
     std::vector<std::string> stages;
     for (auto const& stage : record.stages)
         stages.push_back(stage.stage);
-    EXPECT_EQ(stages, (std::vector<std::string> { "disable-interrupts", "unwind", "release", "reset-device", "unload", "policy", "reload",
+    EXPECT_EQ(stages, (std::vector<std::string> { "disable-interrupts", "unwind", "reset-device", "release", "unload", "policy", "reload",
                           "reinit", "devices-back", "enable-interrupts" }));
     for (auto const& stage : record.stages)
         EXPECT_TRUE(stage.ok) << stage.stage << ": " << stage.note;

@@ -147,4 +147,20 @@ ForeignNamespaceGuard::~ForeignNamespaceGuard()
 
 std::string python3() { return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
 
+TestNic test_nic(std::string const& subnet)
+{
+    TestNic nic;
+    nic.net_namespace = unique_namespace_name("apps");
+    nic.peer_namespace = unique_namespace_name("peer");
+    // At most 15 characters.
+    static std::atomic<unsigned> counter { 0 };
+    nic.interface = fmt::format("nk{}x{}", ::getpid() % 1000000, counter++ % 100);
+    nic.set_args = { "--set", "nic0.namespace=" + nic.net_namespace, "--set", "nic0.interface=" + nic.interface, "--set",
+        "nic0.peer_namespace=" + nic.peer_namespace, "--set", fmt::format("nic0.address={}.1/24", subnet), "--set",
+        fmt::format("nic0.peers={0}.2/24,{0}.3/24", subnet) };
+    return nic;
+}
+
+std::vector<std::string> TestNic::namespaces() const { return { net_namespace, peer_namespace + "0", peer_namespace + "1" }; }
+
 } // namespace nk::test

@@ -58,6 +58,20 @@ private:
     std::string m_name;
 };
 
+// Names of the test's own for the default machine's NIC (nic0): the
+// applications' namespace, the interface, the peers' namespaces, and the
+// `--set` arguments that give them to a `nooks run` under test (so it never
+// takes the names a real one uses). `subnet` is the first three octets.
+struct TestNic {
+    std::string net_namespace;
+    std::string interface;
+    std::string peer_namespace; // peer i: peer_namespace + i
+    std::vector<std::string> set_args;
+    // Every namespace the NIC's machine makes (the applications' and two peers').
+    std::vector<std::string> namespaces() const;
+};
+TestNic test_nic(std::string const& subnet = "10.78.0");
+
 // The python3 Debian installs (/usr/bin/python3), else the one in PATH.
 std::string python3();
 

@@ -38,13 +38,6 @@ std::string missing_privileges()
 
 std::string nkdisk_driver_path() { return default_driver_directory() + "/nkdisk.so"; }
 
-std::vector<std::string> nic_set_args()
-{
-    auto tag = fmt::format("nkc{}", ::getpid());
-    return { "--set", "nic0.namespace=" + tag, "--set", "nic0.interface=" + tag, "--set", "nic0.peer_namespace=" + tag + "p", "--set",
-        "nic0.address=10.78.0.1/24", "--set", "nic0.peers=10.78.0.2/24" };
-}
-
 Config machine_config(std::string const& toml)
 {
     // No NIC unless the test asks for one (a NIC needs root and namespaces).

@@ -72,11 +72,6 @@ std::string missing_privileges();
 std::string nkdisk_driver_path();
 
 // A machine description (TOML, test devices known too); fails the test on error.
-// `--set` arguments that give the default machine's NIC (nic0) names of the
-// test's own (namespace, interface, peers' namespaces), so a `nooks run` under
-// test never takes the names a real one uses.
-std::vector<std::string> nic_set_args();
-
 Config machine_config(std::string const& toml);
 // A [[disk]] table: device `name`, its image in `dir`, `size` bytes, `driver` (default nkdisk).
 std::string disk_table(TempDir const& dir, std::string const& name = "disk0", uint64_t size = 16ull << 20, std::string const& driver = {});

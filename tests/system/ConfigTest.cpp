@@ -66,11 +66,12 @@ TEST(Config, Parse_EmptyGivesDefaults)
     EXPECT_EQ(nic.mac.to_string(), "02:6e:6b:00:00:01");
     EXPECT_EQ(nic.link_delay.count(), 500);
     EXPECT_EQ(nic.net_namespace, "nooks");
-    EXPECT_EQ(nic.interface, "nic0");
+    EXPECT_EQ(nic.interface, "nk0");
     ASSERT_TRUE(nic.address);
     EXPECT_EQ(nic.address->to_string(), "10.77.0.1/24");
-    ASSERT_EQ(nic.peers.size(), 1u);
+    ASSERT_EQ(nic.peers.size(), 2u);
     EXPECT_EQ(nic.peers[0].to_string(), "10.77.0.2/24");
+    EXPECT_EQ(nic.peers[1].to_string(), "10.77.0.3/24");
     EXPECT_EQ(nic.peer_namespace_of(0), "nooks-peer0");
 
     // The default machine is what `nooks run` boots with no configuration.
@@ -128,7 +129,7 @@ peer_namespace = "far"
     EXPECT_EQ(nic.peers[1].to_string(), "192.168.5.3/24");
     EXPECT_EQ(nic.peer_namespace_of(1), "far1");
     // Two NICs may not share an interface or a peer's namespace.
-    expect_rejected("[[nic]]\n[[nic]]\ninterface = \"nic0\"\n", "interface nic0");
+    expect_rejected("[[nic]]\n[[nic]]\ninterface = \"nk0\"\n", "interface nk0");
 }
 
 // A NIC's keys are checked, and each error names the key.

@@ -429,11 +429,20 @@ static int nknet_up(struct nknet *nn)
 
     if (err)
         return err;
+    /* The poll context lives while the interface is up: the kernel may open
+     * the device as soon as it is registered, before probe goes on. */
+    err = nk_napi_add(nn->netdev, nknet_poll, NK_NAPI_WEIGHT, &nn->napi);
+    if (err) {
+        nknet_free_rings(nn);
+        return err;
+    }
     nknet_reset_hw(nn);
     nknet_configure(nn);
     err = nk_request_irq((uint32_t)nn->irq, nknet_interrupt, "nknet", nn);
     if (err) {
         nknet_reset_hw(nn);
+        nk_napi_del(nn->napi);
+        nn->napi = NULL;
         nknet_free_rings(nn);
         return err;
     }
@@ -456,6 +465,8 @@ static void nknet_down(struct nknet *nn)
     nknet_writel(nn, NKNIC_REG_TCTL, 0);
     nk_napi_disable(nn->napi);
     nk_free_irq((uint32_t)nn->irq, nn);
+    nk_napi_del(nn->napi);
+    nn->napi = NULL;
     nk_timer_del_sync(nn->watchdog);
     nknet_reset_hw(nn);
     /* The NIC is reset: nothing of it still writes into the buffers. */
@@ -574,18 +585,14 @@ static int nknet_probe(nk_device *dev, const struct nk_device_id *id)
     params.min_mtu = NK_ETH_MIN_MTU;
     params.max_mtu = 9000;
     nk_dev_set_drvdata(dev, nn);
+    /* Last: from here on the kernel may open the device. */
     err = nk_netdev_register(dev, &params, &nknet_ops, nn, &nn->netdev);
     if (err)
         goto fail_drvdata;
-    err = nk_napi_add(nn->netdev, nknet_poll, NK_NAPI_WEIGHT, &nn->napi);
-    if (err)
-        goto fail_netdev;
     nk_log(NK_LOG_INFO, "%s: NKNIC at %02x:%02x:%02x:%02x:%02x:%02x", nn->name, nn->mac[0], nn->mac[1], nn->mac[2],
            nn->mac[3], nn->mac[4], nn->mac[5]);
     return 0;
 
-fail_netdev:
-    nk_netdev_unregister(nn->netdev);
 fail_drvdata:
     nk_dev_set_drvdata(dev, NULL);
 fail:
@@ -601,7 +608,6 @@ static void nknet_remove(nk_device *dev)
         return;
     /* Brings the device down first if it is up (our stop runs). */
     nk_netdev_unregister(nn->netdev);
-    nk_napi_del(nn->napi);
     nknet_reset_hw(nn);
     nk_dev_set_drvdata(dev, NULL);
     nknet_free(nn);

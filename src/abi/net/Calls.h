@@ -57,10 +57,15 @@ struct NetifRxArgs {
     uint32_t reserved;
 };
 enum class NetQueueOp : uint32_t { start = 0, stop = 1, wake = 2, carrier_on = 3, carrier_off = 4 };
+// Queue and carrier changes are numbered per device and per kind (queue,
+// carrier) in the order the driver made them: deferred calls made on
+// different channels (start_xmit stopping the queue, a poll waking it) may
+// reach the kernel in another order, and the kernel drops a change older
+// than one it has applied.
 struct NetifStateArgs {
     ObjectHandle netdev;
     uint32_t op; // NetQueueOp
-    uint32_t reserved;
+    uint32_t sequence;
 };
 struct NetdevStatsArgs {
     ObjectHandle netdev;

@@ -78,6 +78,7 @@ void Napi::run()
     if (!m_enabled || !m_scheduled || m_running)
         return;
     m_running = true;
+    bool yield = false;
     for (unsigned polls = 1;; ++polls) {
         m_completed = false;
         lock.unlock();
@@ -94,8 +95,12 @@ void Napi::run()
         if (*work >= m_weight) {
             if (polls < max_polls_in_a_row)
                 continue;
-            log::get("net")->warn("{}: napi poll used its whole budget {} times in a row; completing it", m_device.name(), polls);
-            m_scheduled = false;
+            // Under a steady flood the poll never completes: let the other
+            // softirqs of this thread run, then poll again. It stays
+            // scheduled (the driver keeps its interrupts masked until it
+            // completes, so nothing else would ever poll it).
+            m_stats.yields++;
+            yield = true;
             break;
         }
         if (!m_completed) {
@@ -110,6 +115,10 @@ void Napi::run()
     }
     m_running = false;
     m_idle.notify_all();
+    if (yield && m_enabled && m_scheduled) {
+        lock.unlock();
+        raise_softirq(&Napi::run_softirq, this); // after what this thread has queued already
+    }
 }
 
 Napi::Stats Napi::stats() const

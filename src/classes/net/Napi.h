@@ -13,7 +13,10 @@
 //   - The poll runs as a softirq of the thread that scheduled it (after its
 //     outermost crossing into the driver returns, so never inside the
 //     interrupt handler), in atomic context, never concurrently with itself.
-//   - A poll that returns its whole budget is called again at once.
+//   - A poll that returns its whole budget is called again at once; after
+//     256 such polls in a row it yields (the other softirqs of its thread
+//     run) and is polled again, still scheduled: it never completes on the
+//     driver's behalf, whose interrupts stay masked until it does.
 //   - disable() waits for a running poll and keeps new ones from starting.
 //
 // Lifetime: owned by its net device, which lives (dead, once unregistered)
@@ -62,6 +65,7 @@ public:
         uint64_t schedules { 0 }; // schedule() calls that scheduled a poll
         uint64_t polls { 0 };
         uint64_t work { 0 };      // total work the polls reported
+        uint64_t yields { 0 };    // a poll that kept using its whole budget let other softirqs run
     };
     Stats stats() const;
 

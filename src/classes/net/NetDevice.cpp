@@ -281,8 +281,23 @@ bool NetDevice::transmit_batch()
     }
     if (!attempted)
         return false;
-    if (busy)
-        stop_queue(); // as Linux does after NETDEV_TX_BUSY
+    if (busy) {
+        // A driver stops its queue before it answers BUSY, and wakes it when
+        // it has room: the wake reruns the queue. Finding it running means
+        // the room came already (an isolated driver's stop can be overtaken
+        // by its poll's wake on another channel): try again at once. A
+        // driver that answers BUSY again and again without stopping is
+        // stopped here, so the watchdog sees a stuck queue.
+        if (queue_stopped())
+            return false;
+        if (++m_busy_unstopped < max_busy_unstopped)
+            return true;
+        logger()->warn("{}: the driver answered BUSY {} times without stopping its queue", m_name, m_busy_unstopped);
+        m_busy_unstopped = 0;
+        stop_queue();
+        return false;
+    }
+    m_busy_unstopped = 0;
     return taken == batch.size();
 }
 

@@ -184,6 +184,9 @@ private:
     std::deque<Frame> m_queue NK_GUARDED_BY(m_queue_mutex);
     bool m_tx_running NK_GUARDED_BY(m_queue_mutex) { false };
     bool m_tx_again NK_GUARDED_BY(m_queue_mutex) { false };
+    // BUSY answers in a row with the queue left running (the transmit runner only).
+    static constexpr unsigned max_busy_unstopped = 16;
+    unsigned m_busy_unstopped { 0 };
 
     Mutex m_upper_mutex;
     NetUpper* m_upper NK_GUARDED_BY(m_upper_mutex) { nullptr };

@@ -80,7 +80,7 @@ Result<std::shared_ptr<DeviceSettings const>> NicKind::parse(std::string const& 
     settings->net_namespace = TRY(table.string("namespace")).value_or("nooks");
     if (auto valid = NetNamespace::check_name(settings->net_namespace); !valid)
         return std::unexpected(table.error("namespace", valid.error().message()));
-    settings->interface = TRY(table.string("interface")).value_or(name);
+    settings->interface = TRY(table.string("interface")).value_or(fmt::format("nk{}", index));
     if (settings->interface.empty() || settings->interface.size() > Tap::max_name
         || settings->interface.find_first_of("/ \t:") != std::string::npos)
         return std::unexpected(table.error("interface", fmt::format("'{}' is not an interface name (1..{} characters, no '/', ':' or spaces)",
@@ -92,7 +92,7 @@ Result<std::shared_ptr<DeviceSettings const>> NicKind::parse(std::string const& 
             return std::unexpected(table.error("address", fmt::format("'{}' is not an IPv4 address with a prefix length (10.77.0.1/24)", address_text)));
         settings->address = *address;
     }
-    auto peers_text = TRY(table.string("peers")).value_or(fmt::format("10.77.{}.2/24", index));
+    auto peers_text = TRY(table.string("peers")).value_or(fmt::format("10.77.{0}.2/24,10.77.{0}.3/24", index));
     for (auto const& peer : split(peers_text)) {
         auto address = Ipv4Prefix::parse(peer);
         if (!address)

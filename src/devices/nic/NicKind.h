@@ -12,9 +12,10 @@
 //   link_delay_ms = 500              # link negotiation after a reset, 0..10000
 //   namespace = "nooks"              # the network namespace applications run in
 //                                    # (`nooks exec -- CMD`); made if missing
-//   interface = "nic0"               # the interface there (a TAP); default: the device's name
+//   interface = "nk0"                # the interface there (a TAP); default nk<N>
 //   address = "10.77.0.1/24"         # its IPv4 address; default 10.77.<N>.1/24; "" for none
-//   peers = "10.77.0.2/24"           # peer hosts on the wire, comma-separated; default 10.77.<N>.2/24
+//   peers = "10.77.0.2/24,10.77.0.3/24"  # peer hosts on the wire, comma-separated ("": none);
+//                                    # default 10.77.<N>.2/24 and .3/24
 //   peer_namespace = "nooks-peer"    # peer i lives in namespace <peer_namespace><i>;
 //                                    # default nooks-peer (nic0), nooks-<name>-peer (others)
 //

@@ -400,15 +400,17 @@ std::vector<RecoveryManager::HeldDevice> RecoveryManager::stop_failed(Stages& st
         for (auto& name : driver_class->devices_of(failed))
             held.push_back({ std::string(driver_class->name()), std::move(name) });
     }
-    stages.run("release", [&]() -> Result<std::string> {
-        auto objects = failed.tracker().count();
-        failed.release_resources();
-        return fmt::format("{} objects", objects);
-    });
+    // The devices first: a NIC still receiving would write into DMA buffers
+    // the release is about to unmap and give back.
     stages.run("reset-device", [&]() -> Result<std::string> {
         for (auto* device : devices)
             device->hardware().hard_reset();
         return fmt::format("{} devices", devices.size());
+    });
+    stages.run("release", [&]() -> Result<std::string> {
+        auto objects = failed.tracker().count();
+        failed.release_resources();
+        return fmt::format("{} objects", objects);
     });
     stages.run("unload", [&]() -> Result<std::string> {
         failed.end_domain();

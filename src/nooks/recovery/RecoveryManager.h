@@ -9,11 +9,12 @@
 //
 //   disable-interrupts  mask the driver's interrupt lines
 //   unwind              calls into the driver fail; wait until no kernel thread is inside
+//   reset-device        power-cycle the devices it had bound (first: a NIC still
+//                       receiving would write into buffers about to be given back)
 //   release             everything the tracker says it held (timers, work, IRQs,
 //                       DMA, windows) and what it registered with each class
 //                       (in shadow mode the class's shadow keeps what the
 //                       kernel still uses)
-//   reset-device        power-cycle the devices it had bound
 //   unload              end the domain; retire the module
 //   policy              ask the user-mode agent (or apply the built-in policy):
 //                       restart, restart after a delay, give up, or replace the binary

@@ -127,6 +127,27 @@ TEST_F(NapiTest, FullBudget_PollsAgain)
     EXPECT_EQ(napi.stats().work, 10u);
 }
 
+// Reproducer: a flood that keeps the poll at its budget for more than 256
+// polls in a row. The context yields and is polled again; it used to be
+// completed on the driver's behalf, with the driver's interrupts still
+// masked, so the NIC was never polled again (a transmit queue stuck stopped).
+TEST_F(NapiTest, LongFlood_YieldsButKeepsPolling)
+{
+    int backlog = 4 * 1000; // 1000 full polls of 4
+    auto& napi = add([&](Napi& n, int budget) -> Result<int> {
+        int work = std::min(backlog, budget);
+        backlog -= work;
+        if (work < budget)
+            n.complete_done(work);
+        return work;
+    });
+    napi.enable();
+    interrupt(napi);
+    EXPECT_EQ(backlog, 0) << "the poll stopped with frames waiting";
+    EXPECT_EQ(poller->polls.load(), 1001);
+    EXPECT_GE(napi.stats().yields, 3u);
+}
+
 // Race reproducer shape: a frame arrives (schedule) while the poll is between
 // its last look at the ring and its completion. The completion reports "do not
 // unmask", and the poll runs once more.

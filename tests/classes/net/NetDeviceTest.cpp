@@ -75,6 +75,8 @@ public:
                 answers[i] = NK_NETDEV_TX_BUSY;
                 if (stop_on_busy)
                     device.stop_queue();
+                if (on_busy)
+                    on_busy();
                 return i + 1;
             }
             answers[i] = NK_NETDEV_TX_OK;
@@ -109,6 +111,7 @@ public:
     int mac_answer { 0 };
     int busy_after { -1 }; // frames taken before every answer is BUSY (-1: never)
     bool stop_on_busy { false };
+    std::function<void()> on_busy; // called with each BUSY answer
     std::atomic<int> opens { 0 };
     std::atomic<int> stops { 0 };
     std::atomic<int> tx_timeouts { 0 };
@@ -305,13 +308,14 @@ TEST_F(NetDeviceTest, Transmit_BatchesWhatWaited)
     EXPECT_EQ(stats.tx_batches, 1u);
 }
 
-// BUSY: the frame and those behind it stay queued, in order, and the queue
-// stops; a wake sends them.
+// BUSY from a driver that stopped its queue: the frame and those behind it
+// stay queued, in order; the driver's wake sends them.
 TEST_F(NetDeviceTest, Transmit_BusyKeepsFramesAndStops)
 {
     ASSERT_TRUE(device->open());
     device->start_queue();
     port->busy_after = 3;
+    port->stop_on_busy = true;
     for (uint8_t i = 0; i < 6; ++i)
         ASSERT_TRUE(device->enqueue(frame_of(100, i)));
     device->run_queue();
@@ -326,6 +330,48 @@ TEST_F(NetDeviceTest, Transmit_BusyKeepsFramesAndStops)
         EXPECT_EQ(port->sent[i], frame_of(100, i)) << int(i);
     EXPECT_EQ(device->stats().tx_busy, 1u);
     EXPECT_EQ(device->stalled_since_ns(), 0u);
+}
+
+// Reproducer: an isolated driver stops its queue and answers BUSY, but its
+// poll's wake (on another channel) reaches the kernel first, so the stop is
+// dropped as stale and the queue is found running. The layer must try again
+// (it used to stop the queue itself, which nothing woke: a stuck queue and a
+// transmit timeout under iperf3).
+TEST_F(NetDeviceTest, Transmit_BusyWithTheQueueRunning_TriesAgain)
+{
+    ASSERT_TRUE(device->open());
+    device->start_queue();
+    port->busy_after = 2;
+    for (uint8_t i = 0; i < 5; ++i)
+        ASSERT_TRUE(device->enqueue(frame_of(100, i)));
+    // The room comes back while the driver answers BUSY (its wake came first).
+    int busy_answers = 0;
+    port->on_busy = [&] {
+        if (++busy_answers == 2)
+            port->busy_after = -1;
+    };
+    device->run_queue();
+    ASSERT_EQ(port->sent.size(), 5u);
+    for (uint8_t i = 0; i < 5; ++i)
+        EXPECT_EQ(port->sent[i], frame_of(100, i)) << int(i);
+    EXPECT_FALSE(device->queue_stopped());
+    EXPECT_EQ(device->stats().tx_busy, 2u);
+}
+
+// A driver that answers BUSY again and again without stopping its queue is
+// stopped by the layer (so the watchdog's transmit timeout sees it), not
+// retried for ever.
+TEST_F(NetDeviceTest, Transmit_BusyForeverWithoutStop_Stops)
+{
+    ASSERT_TRUE(device->open());
+    device->start_queue();
+    port->busy_after = 0;
+    ASSERT_TRUE(device->enqueue(frame_of(100, 0)));
+    device->run_queue();
+    EXPECT_TRUE(device->queue_stopped());
+    EXPECT_EQ(device->queued(), 1u);
+    EXPECT_EQ(device->stats().tx_busy, 16u);
+    EXPECT_NE(device->stalled_since_ns(), 0u);
 }
 
 // The queue holds tx_queue_length frames; more are dropped and counted.

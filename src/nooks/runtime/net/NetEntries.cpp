@@ -32,7 +32,7 @@ int start_xmit(abi::NetStartXmitArgs const& a)
             reinterpret_cast<void const*>(a.frame), a.len, a.more != 0);
         if (answer == NK_NETDEV_TX_BUSY) {
             local->batch_busy = true; // the rest of the batch stays the kernel's, in order
-            local->queue_stopped.store(true, std::memory_order_relaxed);
+            (void)local->queue_stopped.set(true);
         }
     }
     if (a.more == 0)
@@ -59,7 +59,7 @@ int64_t run_net_entry(abi::DriverEntry entry, void const* args)
         auto const& a = args_as<abi::NetOpArgs>(args);
         // The kernel's queue is stopped until the driver starts it.
         if (auto* local = LocalNetdev::of(a.netdev))
-            local->queue_stopped.store(true, std::memory_order_relaxed);
+            (void)local->queue_stopped.set(true);
         return resolve<int (*)(nk_netdev*)>(a.fn, "bad open handle")(netdev(a.netdev));
     }
     case abi::DriverEntry::net_stop: {

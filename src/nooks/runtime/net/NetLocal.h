@@ -17,10 +17,34 @@
 
 namespace nk::runtime {
 
+// A flag and the number of the change that set it, in one word, so that the
+// number order is the order of the flag's values.
+class SequencedFlag {
+public:
+    explicit SequencedFlag(bool initial)
+        : m_word(initial ? 1 : 0)
+    {
+    }
+    // Sets it; returns the change's number (1, 2, ...).
+    uint32_t set(bool value)
+    {
+        auto old = m_word.load(std::memory_order_relaxed);
+        uint64_t next = 0;
+        do {
+            next = (((old >> 1) + 1) << 1) | (value ? 1u : 0u);
+        } while (!m_word.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed));
+        return static_cast<uint32_t>(next >> 1);
+    }
+    bool get() const { return (m_word.load(std::memory_order_acquire) & 1) != 0; }
+
+private:
+    std::atomic<uint64_t> m_word;
+};
+
 struct LocalNetdev {
     void* private_data { nullptr };
-    std::atomic<bool> queue_stopped { true };
-    std::atomic<bool> carrier { false };
+    SequencedFlag queue_stopped { true };
+    SequencedFlag carrier { false };
     // Set when a start_xmit of the batch under way answered BUSY (the
     // domain answers BUSY for the rest of the batch). The batch's calls run
     // one at a time on one worker.

@@ -20,7 +20,22 @@ namespace {
 uint64_t value(void const* pointer) { return reinterpret_cast<uint64_t>(pointer); }
 uint64_t function(void const* pointer) { return Runtime::the().function_handle(pointer); }
 
-void state(nk_netdev* dev, NetQueueOp op) { Runtime::the().defer<KernelCall::netif_state>({ value(dev), static_cast<uint32_t>(op), 0 }); }
+// Sets the domain's record and tells the kernel, numbered (see NetifStateArgs).
+void state(nk_netdev* dev, NetQueueOp op)
+{
+    auto* local = LocalNetdev::of(dev);
+    if (local == nullptr)
+        return Runtime::the().defer<KernelCall::netif_state>({ value(dev), static_cast<uint32_t>(op), 0 }); // the kernel rejects it
+    uint32_t sequence = 0;
+    switch (op) {
+    case NetQueueOp::stop: sequence = local->queue_stopped.set(true); break;
+    case NetQueueOp::start:
+    case NetQueueOp::wake: sequence = local->queue_stopped.set(false); break;
+    case NetQueueOp::carrier_on: sequence = local->carrier.set(true); break;
+    case NetQueueOp::carrier_off: sequence = local->carrier.set(false); break;
+    }
+    Runtime::the().defer<KernelCall::netif_state>({ value(dev), static_cast<uint32_t>(op), sequence });
+}
 
 } // namespace
 
@@ -76,51 +91,26 @@ void nk_netif_rx(nk_netdev* dev, void const* frame, uint32_t len)
     Runtime::the().defer<KernelCall::netif_rx>({ value(dev), value(frame), len, 0 });
 }
 
-void nk_netif_start_queue(nk_netdev* dev)
-{
-    if (auto* local = LocalNetdev::of(dev))
-        local->queue_stopped.store(false, std::memory_order_relaxed);
-    state(dev, NetQueueOp::start);
-}
+void nk_netif_start_queue(nk_netdev* dev) { state(dev, NetQueueOp::start); }
 
-void nk_netif_stop_queue(nk_netdev* dev)
-{
-    if (auto* local = LocalNetdev::of(dev))
-        local->queue_stopped.store(true, std::memory_order_relaxed);
-    state(dev, NetQueueOp::stop);
-}
+void nk_netif_stop_queue(nk_netdev* dev) { state(dev, NetQueueOp::stop); }
 
-void nk_netif_wake_queue(nk_netdev* dev)
-{
-    if (auto* local = LocalNetdev::of(dev))
-        local->queue_stopped.store(false, std::memory_order_relaxed);
-    state(dev, NetQueueOp::wake);
-}
+void nk_netif_wake_queue(nk_netdev* dev) { state(dev, NetQueueOp::wake); }
 
 bool nk_netif_queue_stopped(nk_netdev* dev)
 {
     auto* local = LocalNetdev::of(dev);
-    return local == nullptr || local->queue_stopped.load(std::memory_order_relaxed);
+    return local == nullptr || local->queue_stopped.get();
 }
 
-void nk_netif_carrier_on(nk_netdev* dev)
-{
-    if (auto* local = LocalNetdev::of(dev))
-        local->carrier.store(true, std::memory_order_relaxed);
-    state(dev, NetQueueOp::carrier_on);
-}
+void nk_netif_carrier_on(nk_netdev* dev) { state(dev, NetQueueOp::carrier_on); }
 
-void nk_netif_carrier_off(nk_netdev* dev)
-{
-    if (auto* local = LocalNetdev::of(dev))
-        local->carrier.store(false, std::memory_order_relaxed);
-    state(dev, NetQueueOp::carrier_off);
-}
+void nk_netif_carrier_off(nk_netdev* dev) { state(dev, NetQueueOp::carrier_off); }
 
 bool nk_netif_carrier_ok(nk_netdev* dev)
 {
     auto* local = LocalNetdev::of(dev);
-    return local != nullptr && local->carrier.load(std::memory_order_relaxed);
+    return local != nullptr && local->carrier.get();
 }
 
 void nk_netdev_update_stats(nk_netdev* dev, nk_net_hw_stats const* stats)

@@ -92,6 +92,10 @@ Result<XpcReply> NetWrappers::netdev_unregister(IncomingCall const& call, abi::N
         MutexLocker lock(m_unready_mutex);
         m_unready.erase(args.netdev);
     }
+    {
+        MutexLocker lock(m_state_mutex);
+        m_applied.erase(args.netdev);
+    }
     return XpcReply {};
 }
 
@@ -131,7 +135,20 @@ Result<XpcReply> NetWrappers::netif_state(IncomingCall const& call, abi::NetifSt
 {
     auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, abi::name_of(call.id), "dev"));
     auto& device = netdev_of(ref);
-    switch (static_cast<abi::NetQueueOp>(args.op)) {
+    auto op = static_cast<abi::NetQueueOp>(args.op);
+    if (args.op > static_cast<uint32_t>(abi::NetQueueOp::carrier_off))
+        return NK_REJECT(call, "op {}: not a queue or carrier operation", args.op);
+    {
+        // An older change than one applied already came by another channel: it is stale.
+        MutexLocker lock(m_state_mutex);
+        auto& applied = m_applied[args.netdev];
+        bool carrier = op == abi::NetQueueOp::carrier_on || op == abi::NetQueueOp::carrier_off;
+        auto& last = carrier ? applied.carrier : applied.queue;
+        if (static_cast<int32_t>(args.sequence - last) <= 0)
+            return XpcReply {};
+        last = args.sequence;
+    }
+    switch (op) {
     case abi::NetQueueOp::start: device.start_queue(); break;
     case abi::NetQueueOp::stop: device.stop_queue(); break;
     case abi::NetQueueOp::wake: device.wake_queue(); break;

@@ -36,6 +36,13 @@ private:
     // Ports of devices registered but not yet known to the driver (netdev_ready).
     Mutex m_unready_mutex;
     std::map<uint64_t, IsolatedNetPort*> m_unready NK_GUARDED_BY(m_unready_mutex);
+    // Per device: the numbers of the last queue and carrier changes applied (see NetifStateArgs).
+    struct AppliedState {
+        uint32_t queue { 0 };
+        uint32_t carrier { 0 };
+    };
+    Mutex m_state_mutex;
+    std::map<uint64_t, AppliedState> m_applied NK_GUARDED_BY(m_state_mutex);
 };
 
 } // namespace nk

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The fixture of the network integration tests: boots, in this process, a
+// machine with no disk and one NIC (nknet on an NKNIC, two peer hosts on its
+// wire, the TAP interface in a namespace of the test's own), waits for the
+// interface to be up with carrier, and runs programs in the applications'
+// namespace. Skips without root, /dev/net/tun or the programs. Teardown shuts
+// the machine down and checks that none of its namespaces is left.
+
+#include "base/net/NamespaceProcess.h"
+#include "base/net/NetNamespace.h"
+#include "base/net/Rtnetlink.h"
+#include "classes/net/NetLayer.h"
+#include "control/ControlServer.h"
+#include "devices/nic/NicDevice.h"
+#include "devices/nic/PeerHost.h"
+#include "devices/nic/Wire.h"
+#include "harness/Command.h"
+#include "support/NetTestSupport.h"
+#include "support/TestSupport.h"
+#include "system/System.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+namespace nk::test {
+
+inline std::string sha256_of(std::string const& path)
+{
+    auto result = harness::run_command({ "sha256sum", path });
+    if (!result || !result->ok())
+        return "sha256sum failed";
+    return result->output.substr(0, result->output.find(' '));
+}
+
+class NetMachine : public ::testing::Test {
+protected:
+    static constexpr char const* subnet = "10.79.0";
+
+    void boot(std::string const& mode)
+    {
+        if (auto reason = missing_net_privileges(); !reason.empty())
+            GTEST_SKIP() << reason;
+        if (::access("/usr/bin/curl", X_OK) != 0 || ::access("/usr/bin/python3", X_OK) != 0 || ::access("/usr/bin/ping", X_OK) != 0)
+            GTEST_SKIP() << "needs curl, python3 and ping (scripts/install-deps.sh installs them)";
+        m_nic = test_nic(subnet);
+        auto toml = fmt::format("mode = \"{}\"\nmount = \"{}\"\ncontrol = \"{}\"\ndisk = []\n"
+                                "[[nic]]\nname = \"nic0\"\nnamespace = \"{}\"\ninterface = \"{}\"\naddress = \"{}.1/24\"\n"
+                                "peers = \"{}.2/24,{}.3/24\"\npeer_namespace = \"{}\"\nlink_delay_ms = 100\n",
+            mode, m_dir.file("disks"), m_dir.file("control.sock"), m_nic.net_namespace, m_nic.interface, subnet, subnet, subnet,
+            m_nic.peer_namespace);
+        auto config = machine_config(toml);
+        config.isolation.agent = "";
+        auto booted = System::boot(config);
+        ASSERT_TRUE(booted) << booted.error().message();
+        m_system = std::move(*booted);
+        auto* nic = m_system->hardware<NicDevice>("nic0");
+        ASSERT_NE(nic, nullptr);
+        ASSERT_NE(nic->wire(), nullptr);
+        ASSERT_EQ(nic->wire()->peers().size(), 2u);
+        m_peers = nic->wire()->peers();
+        auto ns = NetNamespace::open(m_nic.net_namespace);
+        ASSERT_TRUE(ns) << ns.error().message();
+        m_ns.emplace(std::move(*ns));
+        ASSERT_TRUE(wait_for_interface()) << "nic0 never came up with carrier";
+    }
+
+    void TearDown() override
+    {
+        m_ns.reset();
+        if (m_system)
+            m_system->shutdown();
+        m_system.reset();
+        if (!m_nic.net_namespace.empty()) {
+            for (auto const& name : m_nic.namespaces())
+                EXPECT_FALSE(NetNamespace::exists(name)) << name << " was left behind";
+        }
+    }
+
+    std::shared_ptr<NetDevice> net_device() const
+    {
+        auto* net = m_system->kernel().driver_class<NetLayer>();
+        return net != nullptr ? net->find("nic0") : nullptr;
+    }
+
+    // Up, with carrier, and its interface made.
+    bool wait_for_interface()
+    {
+        return wait_until(std::chrono::seconds(10), [&] {
+            auto device = net_device();
+            return device && device->up() && device->carrier() && !m_system->endpoint("nic0").empty();
+        });
+    }
+
+    PeerHost& peer(size_t index) const { return *m_peers.at(index); }
+    std::string peer_address(size_t index) const { return fmt::format("{}.{}", subnet, index + 2); }
+
+    // Runs a program in the applications' namespace and waits for it.
+    ExitStatus run(std::vector<std::string> const& argv, std::chrono::seconds timeout = std::chrono::seconds(120))
+    {
+        auto status = NamespaceProcess::run(*m_ns, argv, timeout);
+        EXPECT_TRUE(status) << status.error().message();
+        return status ? *status : ExitStatus {};
+    }
+
+    nlohmann::json control(nlohmann::json const& request)
+    {
+        auto reply = control_request(m_dir.file("control.sock"), request);
+        EXPECT_TRUE(reply) << reply.error().message();
+        return reply ? *reply : nlohmann::json {};
+    }
+
+    TempDir m_dir;
+    TestNic m_nic;
+    std::unique_ptr<System> m_system;
+    std::vector<PeerHost*> m_peers;
+    std::optional<NetNamespace> m_ns;
+};
+
+} // namespace nk::test
