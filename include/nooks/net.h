@@ -134,7 +134,8 @@ int nk_netdev_register(nk_device *dev, const struct nk_netdev_params *params, co
                        void *private_data, nk_netdev **out);
 /*
  * Process context. Stops the device if it is up (stop() is called), then
- * removes it; the handle is invalid afterwards.
+ * removes it; the handle is invalid afterwards. Not from the device's own
+ * open, stop, set_mac_address or change_mtu (it waits for them to return).
  */
 void nk_netdev_unregister(nk_netdev *dev);
 /* Any context. */
@@ -180,9 +181,9 @@ void nk_netdev_update_stats(nk_netdev *dev, const struct nk_net_hw_stats *stats)
  * nk_napi_schedule(): any context (the interrupt handler, with the NIC's
  *   interrupts masked). The poll runs soon after, outside the handler. Does
  *   nothing while disabled or already scheduled.
- * nk_napi_complete_done(): from poll, when it did less than its budget.
- *   Returns true if the driver should unmask interrupts now (false: another
- *   poll is already scheduled).
+ * nk_napi_complete_done(): from poll, when it did less than its budget;
+ *   work_done 0 .. the context's weight. Returns true if the driver should
+ *   unmask interrupts now (false: another poll is already scheduled).
  * poll(): softirq (atomic) context. Returns the work done, <= budget; a
  *   poll that returns its budget is called again without an interrupt.
  */

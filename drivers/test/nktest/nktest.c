@@ -3,6 +3,7 @@
  * nktest: see nktest.h. Only for tests and benchmarks: it misbehaves on purpose.
  */
 #include "nktest.h"
+#include "nktest_net.h"
 
 #include <hw/nkdisk.h>
 #include <nooks/block.h>
@@ -52,6 +53,7 @@ static int aux_probe(nk_device *dev, const struct nk_device_id *id)
 static void aux_remove(nk_device *dev)
 {
     nk_log(NK_LOG_DEBUG, "aux device removed");
+    nktest_net_release();
     nk_iounmap(aux.regs);
     aux.regs = NULL;
     aux.dev = NULL;
@@ -176,7 +178,7 @@ static int bad_param(struct nktest *t, uint64_t kind)
         nk_kfree(block);
         return 0;
     default:
-        return -EINVAL;
+        return nktest_net_bad_param(aux.dev, aux.regs, kind);
     }
 }
 
@@ -278,6 +280,11 @@ static int nktest_ioctl(nk_disk *disk, uint32_t cmd, uint64_t arg)
     case NKTEST_REFUSE:
         __atomic_store_n(&t->refuse, arg != 0, __ATOMIC_RELEASE);
         return 0;
+    case NKTEST_NET_REGISTER:
+    case NKTEST_NET_EXERCISE:
+    case NKTEST_NET_UNREGISTER:
+    case NKTEST_NET_SEEN:
+        return nktest_net_ioctl(aux.dev, cmd, arg);
     default:
         return -ENOTTY;
     }

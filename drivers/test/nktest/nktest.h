@@ -7,6 +7,13 @@
  * request, through its disk's ioctl, what a test needs: cross the boundary in
  * the ways XPC must support, or break the rules in the ways isolation must
  * contain.
+ *
+ * On request (NKTEST_NET_REGISTER, or a net kind of NKTEST_BAD_PARAM) it also
+ * registers a net device on the auxiliary device, named after it ("aux0"),
+ * with one napi context (nktest_net.c). No frames reach a wire: the test is
+ * the stack above it. Its open enables the napi context, starts the queue and
+ * turns the carrier on; its stop undoes that; start_xmit takes every frame;
+ * its poll delivers the frame NKTEST_NET_EXERCISE left for it and completes.
  */
 #ifndef NKTEST_H
 #define NKTEST_H
@@ -34,6 +41,17 @@ enum nktest_ioctl {
     NKTEST_ALLOC = 0x107,      /* kmalloc/kfree arg times (memory stays in the domain) */
     NKTEST_TIMER = 0x108,      /* arms a timer (arg ms) whose callback counts; returns the count so far */
     NKTEST_TICKS = 0x109,      /* clock interrupts handled so far by this instance (-ENODEV: no clock bound) */
+
+    /* Net (the net device on the auxiliary device). */
+    NKTEST_NET_REGISTER = 0x10a,   /* registers it and adds its napi context (weight NK_NAPI_WEIGHT); 0 or an errno */
+    /* While it is up, every driver-side net call done right: a second registration answers
+     * -EEXIST; priv and napi_dev answer what was registered; queue stop/wake and carrier
+     * off/on, each checked with nk_netif_queue_stopped/nk_netif_carrier_ok (it ends woken,
+     * carrier on); the hardware counters reported (below); the napi context scheduled with
+     * a frame for the poll to deliver. 0, or -(the step that went wrong). */
+    NKTEST_NET_EXERCISE = 0x10b,
+    NKTEST_NET_UNREGISTER = 0x10c, /* unregisters it (stopping it if up), then deletes its napi context */
+    NKTEST_NET_SEEN = 0x10d,       /* the count arg (enum nktest_net_seen) of what the device saw */
 
     /* Faults. */
     NKTEST_WILD_WRITE = 0x200,     /* writes to address arg */
@@ -63,6 +81,68 @@ enum nktest_bad_param {
     NKTEST_BAD_DMA_FREE = 10,     /* freeing a DMA buffer twice */
     NKTEST_BAD_SLEEP = 11,        /* an absurd sleep */
     NKTEST_BAD_KFREE = 12,        /* freeing memory the heap never gave */
+
+    /* Net calls (the net device is registered first where the call needs one). */
+    NKTEST_BAD_RX_SHORT = 13,      /* nk_netif_rx of 3 bytes */
+    NKTEST_BAD_RX_LONG = 14,       /* nk_netif_rx of NK_NET_MAX_FRAME + 1 bytes */
+    NKTEST_BAD_RX_STATIC = 15,     /* nk_netif_rx of a frame in the driver's static data (not memory the kernel shares) */
+    NKTEST_BAD_RX_NULL = 16,       /* nk_netif_rx of a NULL frame */
+    NKTEST_BAD_NETDEV_HANDLE = 17, /* a made-up net device handle */
+    NKTEST_BAD_NETDEV_TYPE = 18,   /* a register window passed as a net device */
+    NKTEST_BAD_NETDEV_NAPI = 19,   /* a napi context passed as a net device */
+    NKTEST_BAD_NETDEV_STALE = 20,  /* a net device used after it was unregistered */
+    NKTEST_BAD_NAPI_TYPE = 21,     /* a net device passed as a napi context */
+    NKTEST_BAD_NAPI_STALE = 22,    /* a napi context used after nk_napi_del */
+    NKTEST_BAD_NAPI_WEIGHT = 23,   /* nk_napi_add with weight 0 */
+    NKTEST_BAD_NAPI_HEAVY = 24,    /* nk_napi_add with weight 1025 */
+    NKTEST_BAD_NAPI_NO_POLL = 25,  /* nk_napi_add without a poll function */
+    NKTEST_BAD_NAPI_WORK = 26,     /* nk_napi_complete_done with work_done above the context's weight */
+    NKTEST_BAD_NAPI_NEGATIVE = 27, /* nk_napi_complete_done with work_done -1 */
+    NKTEST_BAD_REG_OPS = 28,       /* nk_netdev_register without set_rx_mode */
+    NKTEST_BAD_REG_MTU = 29,       /* params.mtu 1501 with max_mtu 1500 */
+    NKTEST_BAD_REG_MAX_MTU = 30,   /* params.max_mtu 9001: more than a frame carries */
+    NKTEST_BAD_REG_MIN_MTU = 31,   /* params.min_mtu 67: less than NK_ETH_MIN_MTU */
+    NKTEST_BAD_REG_MULTICAST = 32, /* a multicast station address (01:00:5e:00:00:01) */
+    NKTEST_BAD_REG_ZERO_MAC = 33,  /* the all-zero station address */
+    NKTEST_BAD_REG_FEATURES = 34,  /* params.features 0x1 (none are defined) */
+    NKTEST_BAD_REG_DEV = 35,       /* a register window passed as the bus device */
+    /* Net entry points that misbehave. The kind arms the misbehaviour (on a
+     * device with a weight-8 napi context); poll kinds also schedule the poll.
+     * XMIT and OPEN kinds need the test to open the device (and send a frame). */
+    NKTEST_BAD_POLL_BUDGET = 36,   /* the poll answers budget + 1 */
+    NKTEST_BAD_POLL_DISABLE = 37,  /* the poll calls nk_napi_disable on its own context */
+    NKTEST_BAD_POLL_DEL = 38,      /* the poll calls nk_napi_del on its own context */
+    NKTEST_BAD_POLL_UNREGISTER = 39, /* the poll unregisters its net device */
+    NKTEST_BAD_XMIT_ANSWER = 40,   /* start_xmit answers 7 (neither OK nor BUSY) */
+    NKTEST_BAD_OPEN_UNREGISTER = 41, /* open unregisters its own net device */
 };
+
+/* What the net device saw (NKTEST_NET_SEEN). */
+enum nktest_net_seen {
+    NKTEST_SEEN_OPENS = 0,
+    NKTEST_SEEN_STOPS = 1,
+    NKTEST_SEEN_RX_MODES = 2,   /* set_rx_mode calls */
+    NKTEST_SEEN_XMITS = 3,      /* frames start_xmit took */
+    NKTEST_SEEN_XMITS_INTACT = 4, /* ... whose bytes were nktest_frame_byte()'s */
+    NKTEST_SEEN_POLLS = 5,
+    NKTEST_SEEN_DELIVERED = 6,  /* frames the poll passed to nk_netif_rx */
+    NKTEST_SEEN_COUNT = 7,
+};
+
+/* The net device's station address, and the length of the frame the poll delivers. */
+#define NKTEST_NET_MAC { 0x02, 0x6e, 0x6b, 0x74, 0x00, 0x01 }
+#define NKTEST_NET_FRAME_LEN 60u
+/* The hardware counters NKTEST_NET_EXERCISE reports: rx_missed 1, rx_errors 2, tx_errors 3, hw_errors 4. */
+
+/*
+ * Byte i of every test frame (the one the poll delivers, the ones start_xmit
+ * checks): broadcast destination, source NKTEST_NET_MAC, ethertype 0x88b5
+ * (local experimental), then i & 0xff.
+ */
+static inline unsigned char nktest_frame_byte(unsigned i)
+{
+    static const unsigned char head[14] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x6e, 0x6b, 0x74, 0x00, 0x01, 0x88, 0xb5 };
+    return i < sizeof(head) ? head[i] : (unsigned char)i;
+}
 
 #endif /* NKTEST_H */

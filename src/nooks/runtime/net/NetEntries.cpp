@@ -45,8 +45,7 @@ int start_xmit(abi::NetStartXmitArgs const& a)
 EntryView view_net_entry(abi::DriverEntry entry, void const* args)
 {
     if (entry == abi::DriverEntry::napi_poll) {
-        auto dev = reinterpret_cast<uint64_t>(Runtime::the().recall(args_as<abi::NapiPollArgs>(args).napi));
-        return { private_of(dev), {} };
+        return { private_of(napi_device(args_as<abi::NapiPollArgs>(args).napi)), {} };
     }
     // Every other entry's arguments begin with { fn, netdev }.
     return { private_of(args_as<abi::NetOpArgs>(args).netdev), {} };

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// What the domain knows of a net device of its driver, so that the driver's
-// questions about it are answered without crossing: its private pointer, and
-// queue and carrier state as the driver made them (and as its start_xmit
-// answers made them: BUSY stops the queue, as the kernel does).
+// What the domain knows of its driver's net devices and napi contexts, so
+// that the driver's questions about them are answered without crossing: a
+// device's private pointer, and queue and carrier state as the driver made
+// them (and as its start_xmit answers made them: BUSY stops the queue, as the
+// kernel does); a napi context's device.
 //
-// Made by nk_netdev_register before it crosses (kept in the runtime's handle
-// cache under the device's handle), freed by nk_netdev_unregister.
-
-#include "nooks/runtime/Runtime.h"
+// Kept by type, apart from the runtime's handle cache (which holds drvdata
+// and disk pointers under other handles): a handle of another type passed
+// where a net device or napi context belongs (a napi context as a net device,
+// a bus device with drvdata) finds no record here, so the stub writes through
+// nothing and crosses with the handle for the kernel to reject.
+//
+// A device's record is made by nk_netdev_register (before netdev_ready
+// crosses) and freed by nk_netdev_unregister; a context's by nk_napi_add and
+// nk_napi_del. Thread-safety: every function may be called from any worker.
 
 #include <nooks/net.h>
 
 #include <atomic>
+#include <cstdint>
 
 namespace nk::runtime {
 
@@ -50,8 +57,18 @@ struct LocalNetdev {
     // one at a time on one worker.
     bool batch_busy { false };
 
-    static LocalNetdev* of(nk_netdev* dev) { return static_cast<LocalNetdev*>(Runtime::the().recall(reinterpret_cast<uint64_t>(dev))); }
-    static LocalNetdev* of(uint64_t dev) { return static_cast<LocalNetdev*>(Runtime::the().recall(dev)); }
+    // The record of net device `dev`; null if `dev` is no net device the driver registered.
+    static LocalNetdev* of(uint64_t dev);
+    static LocalNetdev* of(nk_netdev* dev) { return of(reinterpret_cast<uint64_t>(dev)); }
+    // Takes `record` as the record of `dev`.
+    static void add(uint64_t dev, LocalNetdev* record);
+    // Forgets `dev`'s record and returns it (the caller frees it); null if none.
+    static LocalNetdev* remove(uint64_t dev);
 };
+
+// The net device napi context `napi` was added to; 0 if `napi` is no context the driver added.
+uint64_t napi_device(uint64_t napi);
+void add_napi(uint64_t napi, uint64_t dev);
+void remove_napi(uint64_t napi);
 
 } // namespace nk::runtime

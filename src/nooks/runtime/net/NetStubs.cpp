@@ -63,7 +63,7 @@ int nk_netdev_register(nk_device* dev, nk_netdev_params const* params, nk_net_op
     // The domain's record of the device (private pointer, queue and carrier
     // as the driver made them). The kernel calls none of the device's entry
     // points before netdev_ready, which follows.
-    runtime.remember(reply.word, new LocalNetdev { private_data });
+    LocalNetdev::add(reply.word, new LocalNetdev { private_data });
     *out = reinterpret_cast<nk_netdev*>(reply.word);
     // The kernel holds the driver's entry points for the device until it
     // hears this (with the driver's next message).
@@ -75,9 +75,7 @@ void nk_netdev_unregister(nk_netdev* dev)
 {
     auto& runtime = Runtime::the();
     runtime.call<KernelCall::netdev_unregister>({ value(dev) });
-    auto* local = LocalNetdev::of(dev);
-    runtime.forget(value(dev));
-    delete local;
+    delete LocalNetdev::remove(value(dev));
 }
 
 void* nk_netdev_priv(nk_netdev* dev)
@@ -129,7 +127,7 @@ int nk_napi_add(nk_netdev* dev, nk_napi_poll_fn poll, int weight, nk_napi** out)
     if (reply.result != 0)
         return static_cast<int>(reply.result);
     // nk_napi_dev is answered here.
-    runtime.remember(reply.word, dev);
+    nk::runtime::add_napi(reply.word, value(dev));
     *out = reinterpret_cast<nk_napi*>(reply.word);
     return 0;
 }
@@ -137,7 +135,7 @@ int nk_napi_add(nk_netdev* dev, nk_napi_poll_fn poll, int weight, nk_napi** out)
 void nk_napi_del(nk_napi* napi)
 {
     Runtime::the().call<KernelCall::napi_del>({ value(napi) });
-    Runtime::the().forget(value(napi));
+    nk::runtime::remove_napi(value(napi));
 }
 
 void nk_napi_enable(nk_napi* napi) { Runtime::the().call<KernelCall::napi_enable>({ value(napi) }); }
@@ -152,6 +150,6 @@ bool nk_napi_complete_done(nk_napi* napi, int work_done)
     return true;
 }
 
-nk_netdev* nk_napi_dev(nk_napi* napi) { return static_cast<nk_netdev*>(Runtime::the().recall(value(napi))); }
+nk_netdev* nk_napi_dev(nk_napi* napi) { return reinterpret_cast<nk_netdev*>(nk::runtime::napi_device(value(napi))); }
 
 } // extern "C"

@@ -5,6 +5,7 @@
 #include "nooks/module/IsolatedModule.h"
 
 #include <cstring>
+#include <vector>
 
 namespace nk {
 
@@ -14,7 +15,32 @@ constexpr size_t frame_alignment = 64;
 
 size_t aligned(size_t size) { return (size + frame_alignment - 1) & ~(frame_alignment - 1); }
 
+struct ControlEntry {
+    NetDevice const* device;
+    char const* name;
+};
+// The control entries this thread is inside, innermost last (one may nest
+// another device's: open unregistering another device stops that one).
+thread_local std::vector<ControlEntry> t_control_entries;
+
+class ControlEntryScope {
+public:
+    ControlEntryScope(NetDevice const& device, char const* name) { t_control_entries.push_back({ &device, name }); }
+    ~ControlEntryScope() { t_control_entries.pop_back(); }
+    ControlEntryScope(ControlEntryScope const&) = delete;
+    ControlEntryScope& operator=(ControlEntryScope const&) = delete;
+};
+
 } // namespace
+
+char const* IsolatedNetPort::control_entry_running(NetDevice const& device)
+{
+    for (auto const& entry : t_control_entries) {
+        if (entry.device == &device)
+            return entry.name;
+    }
+    return nullptr;
+}
 
 void IsolatedNetPort::mark_ready()
 {
@@ -39,16 +65,18 @@ Result<uint64_t> IsolatedNetPort::ready_handle(char const* operation, bool wait)
     return m_handle.load(std::memory_order_acquire);
 }
 
-Result<int> IsolatedNetPort::open(NetDevice&)
+Result<int> IsolatedNetPort::open(NetDevice& device)
 {
     auto handle = TRY(ready_handle("open", true));
+    ControlEntryScope entry(device, "open");
     auto reply = TRY(m_module.call<abi::DriverEntry::net_open>(CrossingScope::Kind::Process, { m_functions.open, handle }));
     return reply.verify_errno();
 }
 
-Result<int> IsolatedNetPort::stop(NetDevice&)
+Result<int> IsolatedNetPort::stop(NetDevice& device)
 {
     auto handle = TRY(ready_handle("stop", true));
+    ControlEntryScope entry(device, "stop");
     auto reply = TRY(m_module.call<abi::DriverEntry::net_stop>(CrossingScope::Kind::Process, { m_functions.stop, handle }));
     return reply.verify_errno();
 }
@@ -116,22 +144,24 @@ Result<void> IsolatedNetPort::set_rx_mode(NetDevice&, nk_net_rx_mode const& mode
     return {};
 }
 
-Result<int> IsolatedNetPort::set_mac_address(NetDevice&, EthernetAddress const& mac)
+Result<int> IsolatedNetPort::set_mac_address(NetDevice& device, EthernetAddress const& mac)
 {
     if (m_functions.set_mac_address == 0)
         return -EOPNOTSUPP;
     auto handle = TRY(ready_handle("set_mac_address", true));
+    ControlEntryScope entry(device, "set_mac_address");
     abi::NetSetMacArgs args { m_functions.set_mac_address, handle, {}, 0 };
     std::memcpy(args.mac, mac.data(), mac.size());
     auto reply = TRY(m_module.call<abi::DriverEntry::net_set_mac_address>(CrossingScope::Kind::Process, args));
     return reply.verify_errno();
 }
 
-Result<int> IsolatedNetPort::change_mtu(NetDevice&, uint32_t mtu)
+Result<int> IsolatedNetPort::change_mtu(NetDevice& device, uint32_t mtu)
 {
     if (m_functions.change_mtu == 0)
         return -EOPNOTSUPP; // as natively
     auto handle = TRY(ready_handle("change_mtu", true));
+    ControlEntryScope entry(device, "change_mtu");
     auto reply = TRY(m_module.call<abi::DriverEntry::net_change_mtu>(CrossingScope::Kind::Process, { m_functions.change_mtu, handle, mtu, 0 }));
     return reply.verify_errno();
 }
@@ -153,7 +183,7 @@ Result<int> IsolatedNapiPoller::poll(Napi&, int budget)
 {
     auto reply = TRY(m_module.call<abi::DriverEntry::napi_poll>(CrossingScope::Kind::Atomic,
         { m_poll, m_handle.load(std::memory_order_acquire), budget, 0 }));
-    auto work = TRY(reply.verify([budget](int64_t v) { return v >= 0 && v <= budget; }, "not a work count within the budget"));
+    auto work = TRY(reply.verify([budget](int64_t v) { return v >= 0 && v <= budget; }, fmt::format("not a work count within the budget {}", budget)));
     return static_cast<int>(work);
 }
 

@@ -17,6 +17,11 @@
 // open, set_mac_address and change_mtu wait for it (up to ready_timeout, then
 // Unavailable), and set_rx_mode is skipped (open programs the filter).
 //
+// Control entries: open, stop, set_mac_address and change_mtu run with the
+// device's control lock held (NetDevice); while one runs, the thread it runs
+// on knows it (control_entry_running), so a wrapper can refuse a call from
+// inside it that would wait for that lock.
+//
 // A transmit timeout or a receive stall fails the driver (it is recovered);
 // every answer is checked (Tainted).
 
@@ -44,6 +49,9 @@ public:
 
     void set_handle(uint64_t handle) { m_handle.store(handle, std::memory_order_release); }
     void mark_ready();
+
+    // The name of `device`'s control entry this thread is inside ("open"...), or null.
+    static char const* control_entry_running(NetDevice const& device);
 
     Result<int> open(NetDevice& device) override;
     Result<int> stop(NetDevice& device) override;

@@ -6,6 +6,7 @@
 #include "classes/net/NetDevice.h"
 #include "classes/net/NetLayer.h"
 #include "kernel/Kernel.h"
+#include "kernel/exec/Context.h"
 #include "nooks/module/IsolatedModule.h"
 #include "nooks/wrappers/net/IsolatedNetPort.h"
 
@@ -40,10 +41,36 @@ namespace {
 NetDevice& netdev_of(TrackedRef const& ref) { return *static_cast<NetDevice*>(ref.object); }
 Napi& napi_of(TrackedRef const& ref) { return *static_cast<Napi*>(ref.object); }
 
+// The <nooks/net.h> function a netif_state op comes from.
+char const* state_function(uint32_t op)
+{
+    switch (static_cast<abi::NetQueueOp>(op)) {
+    case abi::NetQueueOp::start: return "nk_netif_start_queue";
+    case abi::NetQueueOp::stop: return "nk_netif_stop_queue";
+    case abi::NetQueueOp::wake: return "nk_netif_wake_queue";
+    case abi::NetQueueOp::carrier_on: return "nk_netif_carrier_on";
+    case abi::NetQueueOp::carrier_off: return "nk_netif_carrier_off";
+    }
+    return abi::name_of(abi::KernelCall::netif_state);
+}
+
+// The calls <nooks/net.h> allows in process context only (they may wait: for
+// a running poll, for the device's stop). From atomic context (a poll,
+// start_xmit, set_rx_mode, an interrupt handler, a timer) the kernel thread
+// could wait for the very poll it is running, so they are refused, as
+// nk_msleep is.
+Result<void> check_may_sleep(IncomingCall const& call)
+{
+    if (current_context().atomic_depth > 0)
+        return std::unexpected(Error(ErrorCode::FailedPrecondition, fmt::format("{}: may sleep, called in atomic context", abi::name_of(call.id))));
+    return {};
+}
+
 } // namespace
 
 Result<XpcReply> NetWrappers::netdev_register(IncomingCall const& call, abi::NetdevRegisterArgs const& args, ReplyPayload&)
 {
+    TRY(check_may_sleep(call));
     TRY(check_quota(call));
     auto* dev = TRY(device(call, args.dev, "dev"));
     if (args.ops.open == 0 || args.ops.stop == 0 || args.ops.start_xmit == 0 || args.ops.set_rx_mode == 0)
@@ -81,7 +108,14 @@ Result<XpcReply> NetWrappers::netdev_register(IncomingCall const& call, abi::Net
 
 Result<XpcReply> NetWrappers::netdev_unregister(IncomingCall const& call, abi::NetdevArgs const& args, ReplyPayload&)
 {
+    TRY(check_may_sleep(call));
     auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, abi::name_of(call.id), "dev"));
+    // Unregistering waits for the device's open, stop, set_mac_address and
+    // change_mtu (it stops the device under the same lock): from inside one of
+    // them it would wait for itself.
+    if (auto const* entry = IsolatedNetPort::control_entry_running(netdev_of(ref)))
+        return std::unexpected(Error(ErrorCode::FailedPrecondition,
+            fmt::format("{}: dev {:#x}: called from the device's own {} (it waits for that to return)", abi::name_of(call.id), args.netdev, entry)));
     // Unregistering stops an up device: the driver's stop() still uses the
     // handle (its queue and carrier calls arrive meanwhile), so it is
     // forgotten only afterwards. A net device handle exists only where a net
@@ -133,7 +167,8 @@ Result<XpcReply> NetWrappers::netif_rx(IncomingCall const& call, abi::NetifRxArg
 
 Result<XpcReply> NetWrappers::netif_state(IncomingCall const& call, abi::NetifStateArgs const& args, ReplyPayload&)
 {
-    auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, abi::name_of(call.id), "dev"));
+    // Rejections name the function the driver called (five cross as this one).
+    auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, state_function(args.op), "dev"));
     auto& device = netdev_of(ref);
     auto op = static_cast<abi::NetQueueOp>(args.op);
     if (args.op > static_cast<uint32_t>(abi::NetQueueOp::carrier_off))
@@ -168,6 +203,7 @@ Result<XpcReply> NetWrappers::netdev_update_stats(IncomingCall const& call, abi:
 
 Result<XpcReply> NetWrappers::napi_add(IncomingCall const& call, abi::NapiAddArgs const& args, ReplyPayload&)
 {
+    TRY(check_may_sleep(call));
     TRY(check_quota(call));
     auto ref = TRY(m_module.tracker().lookup(args.netdev, netdev_object, abi::name_of(call.id), "dev"));
     if (args.poll == 0)
@@ -187,6 +223,7 @@ Result<XpcReply> NetWrappers::napi_add(IncomingCall const& call, abi::NapiAddArg
 
 Result<XpcReply> NetWrappers::napi_del(IncomingCall const& call, abi::NapiArgs const& args, ReplyPayload&)
 {
+    TRY(check_may_sleep(call));
     auto ref = TRY(m_module.tracker().lookup(args.napi, napi_object, abi::name_of(call.id), "napi"));
     auto& napi = napi_of(ref);
     (void)m_module.tracker().remove(args.napi);
@@ -203,6 +240,7 @@ Result<XpcReply> NetWrappers::napi_enable(IncomingCall const& call, abi::NapiArg
 
 Result<XpcReply> NetWrappers::napi_disable(IncomingCall const& call, abi::NapiArgs const& args, ReplyPayload&)
 {
+    TRY(check_may_sleep(call));
     auto ref = TRY(m_module.tracker().lookup(args.napi, napi_object, abi::name_of(call.id), "napi"));
     napi_of(ref).disable();
     return XpcReply {};
@@ -218,10 +256,12 @@ Result<XpcReply> NetWrappers::napi_schedule(IncomingCall const& call, abi::NapiA
 Result<XpcReply> NetWrappers::napi_complete_done(IncomingCall const& call, abi::NapiCompleteArgs const& args, ReplyPayload&)
 {
     auto ref = TRY(m_module.tracker().lookup(args.napi, napi_object, abi::name_of(call.id), "napi"));
-    if (args.work_done < 0 || args.work_done > 1024)
-        return NK_REJECT(call, "work_done {}: not 0..1024", args.work_done);
+    auto& napi = napi_of(ref);
+    // Work done in one poll, whose budget is the context's weight.
+    if (args.work_done < 0 || args.work_done > napi.weight())
+        return NK_REJECT(call, "work_done {}: not 0..{} (the context's weight)", args.work_done, napi.weight());
     // The domain told the driver to unmask already; a poll missed meanwhile is rescheduled here.
-    (void)napi_of(ref).complete_done(args.work_done);
+    (void)napi.complete_done(args.work_done);
     return XpcReply {};
 }
 
