@@ -224,8 +224,9 @@ TEST(NetForgedCall, QueueOperationOutOfRangeRejected)
     ASSERT_NE(handle, 0u);
 
     NetWrappers wrappers(*module);
+    uint32_t sequence = 0;
     auto forge = [&](uint32_t op, uint64_t dev) {
-        abi::NetifStateArgs args { dev, op, 0 };
+        abi::NetifStateArgs args { dev, op, ++sequence };
         IncomingCall call { abi::KernelCall::netif_state, std::as_bytes(std::span(&args, 1)), 0 };
         ReplyPayload reply;
         return wrappers.handle(call, reply);
@@ -243,6 +244,12 @@ TEST(NetForgedCall, QueueOperationOutOfRangeRejected)
     ASSERT_TRUE(forge(static_cast<uint32_t>(abi::NetQueueOp::carrier_on), handle).has_value());
     EXPECT_TRUE(device->carrier());
     EXPECT_FALSE(module->failure().has_value());
+    // A change older than one applied (it came by another channel, late) is dropped.
+    abi::NetifStateArgs stale { handle, static_cast<uint32_t>(abi::NetQueueOp::carrier_off), sequence - 1 };
+    IncomingCall stale_call { abi::KernelCall::netif_state, std::as_bytes(std::span(&stale, 1)), 0 };
+    ReplyPayload stale_reply;
+    ASSERT_TRUE(wrappers.handle(stale_call, stale_reply).has_value());
+    EXPECT_TRUE(device->carrier()) << "a stale carrier change was applied";
 
     // A bad handle is reported under the name of the function the driver called.
     std::pair<abi::NetQueueOp, char const*> const functions[] = { { abi::NetQueueOp::start, "nk_netif_start_queue" },

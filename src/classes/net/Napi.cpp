@@ -121,6 +121,13 @@ void Napi::run()
     }
 }
 
+std::string Napi::describe() const
+{
+    MutexLocker lock(m_mutex);
+    return fmt::format("napi {}{}{}{}, {} polls, {} schedules", m_enabled ? "enabled" : "disabled", m_scheduled ? " scheduled" : "",
+        m_running ? " running" : "", m_missed ? " missed" : "", m_stats.polls, m_stats.schedules);
+}
+
 Napi::Stats Napi::stats() const
 {
     MutexLocker lock(m_mutex);

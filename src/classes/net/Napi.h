@@ -29,6 +29,7 @@
 #include <nooks/net.h>
 
 #include <memory>
+#include <string>
 
 namespace nk {
 
@@ -68,6 +69,8 @@ public:
         uint64_t yields { 0 };    // a poll that kept using its whole budget let other softirqs run
     };
     Stats stats() const;
+    // "enabled scheduled" and the like, for logs.
+    std::string describe() const;
 
     nk_napi* handle() { return reinterpret_cast<nk_napi*>(this); }
     static Napi& from_handle(nk_napi* napi) { return *reinterpret_cast<Napi*>(napi); }

@@ -401,6 +401,15 @@ Napi& NetDevice::add_napi(std::unique_ptr<NapiPoller> poller, int weight)
 
 void NetDevice::del_napi(Napi& napi) { napi.disable(); }
 
+std::string NetDevice::describe_napis() const
+{
+    std::string text;
+    MutexLocker lock(m_napi_mutex);
+    for (auto const& napi : m_napis)
+        text += (text.empty() ? "" : "; ") + napi->describe();
+    return text.empty() ? "no napi" : text;
+}
+
 void NetDevice::kill()
 {
     if (!m_alive.exchange(false, std::memory_order_acq_rel))

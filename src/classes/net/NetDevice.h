@@ -122,6 +122,8 @@ public:
     void run_queue();
     size_t queued() const;
     size_t tx_queue_length() const { return m_tx_queue_length; }
+    // Its NAPI contexts' states, for logs ("napi enabled scheduled, ...").
+    std::string describe_napis() const;
 
     void attach_upper(NetUpper* upper);
 

@@ -182,6 +182,23 @@ void NetLayer::set_rx_probe(std::string const& name, RxProbe probe)
     m_probes[name] = std::move(probe);
 }
 
+void NetLayer::set_describer(std::string const& name, Describer describer)
+{
+    MutexLocker lock(m_mutex);
+    m_describers[name] = std::move(describer);
+}
+
+std::string NetLayer::describe_hardware(std::string const& name) const
+{
+    Describer describer;
+    {
+        MutexLocker lock(m_mutex);
+        if (auto it = m_describers.find(name); it != m_describers.end())
+            describer = it->second;
+    }
+    return describer ? describer() : std::string("no hardware state");
+}
+
 // ---- The watchdog ----
 
 void NetLayer::watchdog()
@@ -210,7 +227,8 @@ void NetLayer::check(NetDevice& device, uint64_t now)
     if (m_options.tx_timeout.count() > 0) {
         auto since = device.stalled_since_ns();
         if (since != 0 && now > since && now - since > ns_of(m_options.tx_timeout)) {
-            logger()->warn("{}: transmit queue stopped for {} ms with nothing sent", device.name(), (now - since) / 1'000'000);
+            logger()->warn("{}: transmit queue stopped for {} ms with nothing sent ({} frames queued; {}; {})", device.name(),
+                (now - since) / 1'000'000, device.queued(), device.describe_napis(), describe_hardware(device.name()));
             device.port().tx_timed_out(device, now - since);
             device.restart_stall_clock(since);
         }

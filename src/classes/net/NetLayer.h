@@ -98,6 +98,9 @@ public:
     // (delivered or missed), for the receive stall check. Set at boot.
     using RxProbe = std::function<uint64_t()>;
     void set_rx_probe(std::string const& name, RxProbe probe);
+    // The hardware's state in one line, logged with a transmit timeout or a receive stall. Set at boot.
+    using Describer = std::function<std::string()>;
+    void set_describer(std::string const& name, Describer describer);
 
     Options options() const { return m_options; }
 
@@ -118,6 +121,8 @@ private:
     std::vector<std::shared_ptr<NetDevice>> m_graveyard NK_GUARDED_BY(m_mutex);
     std::vector<NetLayerListener*> m_listeners NK_GUARDED_BY(m_mutex);
     std::map<std::string, RxProbe> m_probes NK_GUARDED_BY(m_mutex);
+    std::map<std::string, Describer> m_describers NK_GUARDED_BY(m_mutex);
+    std::string describe_hardware(std::string const& name) const;
     uint64_t m_next_id NK_GUARDED_BY(m_mutex) { 1 };
 
     // Per device (by id): the receive progress the watchdog last saw.

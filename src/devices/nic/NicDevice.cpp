@@ -385,4 +385,12 @@ void NicDevice::deliver_interrupt()
         m_raised.notify_all();
 }
 
+std::string NicDevice::describe() const
+{
+    MutexLocker lock(m_mutex);
+    return fmt::format("NIC: ICR {:#x} IMS {:#x}{}{}, link {}, rx head {} tail {}, tx head {} tail {}, {} interrupts", m_interrupts.causes(),
+        m_interrupts.mask(), m_interrupts.asserted() ? " asserted" : "", m_interrupts.deferred() ? " deferred" : "", m_link ? "up" : "down",
+        m_rx.head, m_rx.tail, m_tx.head, m_tx.tail, m_counters.interrupts);
+}
+
 } // namespace nk

@@ -115,6 +115,8 @@ public:
     Counters counters() const;
     uint64_t frames_for_us() const { return counters().frames_for_us; }
     bool link_up() const;
+    // Interrupt and ring state in one line, for logs ("ICR 0x.. IMS 0x.. ...").
+    std::string describe() const;
 
 private:
     using Decision = NicInterrupts::Decision;

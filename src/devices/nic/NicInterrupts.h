@@ -35,6 +35,8 @@ public:
     uint32_t causes() const { return m_icr; }
     uint32_t mask() const { return m_ims; }
     uint32_t interval() const { return m_itr; }
+    bool asserted() const { return m_asserted; }
+    bool deferred() const { return m_deferred; }
 
     // Causes that happened (or ICS).
     Decision set(uint32_t causes, Clock::time_point now);

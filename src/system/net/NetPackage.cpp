@@ -30,7 +30,10 @@ public:
     {
         // The watchdog's end-to-end receive check: frames the NIC took for us off the wire.
         if (auto* nic = dynamic_cast<NicDevice*>(&hardware))
+        {
             static_cast<NetLayer&>(layer).set_rx_probe(name, [nic] { return nic->frames_for_us(); });
+            static_cast<NetLayer&>(layer).set_describer(name, [nic] { return nic->describe(); });
+        }
         return {};
     }
 
