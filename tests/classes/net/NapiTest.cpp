@@ -23,16 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TestModule final : public Module {
-public:
-    explicit TestModule(Kernel& kernel)
-        : Module(kernel, "test", "", "")
-    {
-    }
-    Result<void> start() override { return {}; }
-    void stop() override { }
-    Isolation isolation() const override { return Isolation::Native; }
-};
+using test::TestModule;
 
 class NullPort final : public NetDriverPort {
 public:

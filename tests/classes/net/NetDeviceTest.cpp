@@ -7,6 +7,7 @@
 #include "classes/net/NetLayer.h"
 #include "kernel/Kernel.h"
 #include "kernel/bus/BusDevice.h"
+#include "kernel/KernelTestSupport.h"
 #include "kernel/exec/Context.h"
 #include "support/TestSupport.h"
 
@@ -21,16 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TestModule final : public Module {
-public:
-    explicit TestModule(Kernel& kernel)
-        : Module(kernel, "test", "", "")
-    {
-    }
-    Result<void> start() override { return {}; }
-    void stop() override { }
-    Isolation isolation() const override { return Isolation::Native; }
-};
+using test::TestModule;
 
 // A device on the bus to hang net devices off (registers are never touched).
 class NullHardware final : public HardwareDevice {
