@@ -61,10 +61,8 @@ constexpr unsigned class_count = static_cast<unsigned>(ClassId::Count);
 constexpr unsigned kernel_call_count = static_cast<unsigned>(KernelCall::Count);
 constexpr unsigned driver_entry_count = static_cast<unsigned>(DriverEntry::Count);
 
-// The bytes of a deferred call's arguments carried in the domain's queue, and
-// of a kernel->driver deferred call's in the kernel's ring.
+// The bytes of a deferred call's arguments carried in the domain's queue.
 constexpr size_t deferred_args_capacity = 40;
-constexpr size_t kernel_deferred_args_capacity = 112;
 
 // Bytes an arguments struct occupies on the wire (an empty one: none).
 template<typename Args>
@@ -100,9 +98,7 @@ NOOKS_KERNEL_CALLS(NK_X)
         using Args = ArgsType;                                                                          \
         static constexpr ClassId class_id = ClassId::cls;                                               \
     };                                                                                                  \
-    static_assert(crossable<ArgsType>, #entry_name ": arguments must be plain bytes without padding");  \
-    static_assert(wire_size<ArgsType> <= kernel_deferred_args_capacity, #entry_name ": arguments must fit " \
-                                                                                       "a deferred ring entry");
+    static_assert(crossable<ArgsType>, #entry_name ": arguments must be plain bytes without padding");
 NOOKS_DRIVER_ENTRIES(NK_X)
 #undef NK_X
 

@@ -52,13 +52,14 @@ void print_list(nlohmann::json const& reply)
 {
     std::printf("mode %s\n\n", text(reply["mode"]).c_str());
     std::vector<std::vector<std::string>> modules { { "DRIVER", "ISOLATION", "STATE", "FAILURES", "RESTARTS", "CALLS", "KERNEL-CALLS",
-        "DEFERRED IN/OUT", "OBJECTS", "DOMAIN" } };
+        "DEFERRED-IN", "BATCHED", "OBJECTS", "DOMAIN" } };
     for (auto const& module : reply["modules"]) {
         auto const& xpc = module.value("xpc", nlohmann::json::object());
         auto const& domain = module.value("domain", nlohmann::json::object());
         modules.push_back({ text(module["name"]), text(module["isolation"]), text(module["state"]), text(module["failures"]),
             text(module["restarts"]), xpc.empty() ? "-" : text(xpc["calls"]), xpc.empty() ? "-" : text(xpc["kernel_calls"]),
-            xpc.empty() ? "-" : fmt::format("{}/{}", text(xpc["deferred_in"]), text(xpc["deferred_out"])),
+            xpc.empty() ? "-" : text(xpc["deferred_in"]),
+            xpc.empty() ? "-" : fmt::format("{} in {}", text(xpc["batched"]), text(xpc["batches"])),
             module.contains("objects") ? text(module["objects"]) : "-",
             domain.empty() ? "-" : fmt::format("{} pid {}{}", text(domain["backend"]), text(domain["pid"]), domain["alive"].get<bool>() ? "" : " (ended)") });
     }

@@ -53,8 +53,8 @@ nlohmann::json module_json(Module& module, RecoveryManager* recovery)
             { "nested_calls", stats.nested_calls },
             { "kernel_calls", stats.kernel_calls },
             { "deferred_in", stats.deferred_in },
-            { "deferred_out", stats.deferred_out },
-            { "forced_flushes", stats.forced_flushes },
+            { "batches", stats.batches },
+            { "batched", stats.batched },
             { "call_ns", stats.call_ns },
         };
         entry["objects"] = isolated->tracker().count();

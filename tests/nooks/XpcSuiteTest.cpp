@@ -147,8 +147,8 @@ TEST_P(XpcSuite, BlockBatch_Completes)
 INSTANTIATE_TEST_SUITE_P(Backends, XpcSuite, ::testing::Values(Backend::Native, Backend::Process),
     [](auto const& info) { return std::string(test::backend_name(info.param)); });
 
-// Under isolation, a batch of n requests is one synchronous crossing: n-1
-// queue_rq calls are deferred and run by the domain ahead of the last.
+// Under isolation, a batch of n requests is one synchronous crossing: the
+// worker runs the n queue_rq calls back to back.
 TEST(XpcProcess, BlockBatch_OneSynchronousCrossing)
 {
     test::TempDir dir;
@@ -171,14 +171,11 @@ TEST(XpcProcess, BlockBatch_OneSynchronousCrossing)
     disk->queue().submit(batch);
     completion.wait();
     auto after = machine->isolated()->xpc().stats();
-    // One synchronous queue_rq; a flush the bounded delay forced (a preempted
-    // submitter) is the only other crossing allowed.
-    // (Flushes are counted by entry: forced_flushes is bumped before its call is.)
     auto queue_rq = size_t(abi::DriverEntry::blk_queue_rq);
-    auto flush = size_t(abi::DriverEntry::flush);
-    EXPECT_EQ(after.per_entry[queue_rq] - before.per_entry[queue_rq], 1u);
-    EXPECT_EQ(after.calls - before.calls - (after.per_entry[flush] - before.per_entry[flush]), 1u);
-    EXPECT_EQ(after.deferred_out - before.deferred_out, 7u);
+    EXPECT_EQ(after.calls - before.calls, 1u);
+    EXPECT_EQ(after.batches - before.batches, 1u);
+    EXPECT_EQ(after.batched - before.batched, 8u);
+    EXPECT_EQ(after.per_entry[queue_rq] - before.per_entry[queue_rq], 8u);
     // The completions came back deferred, not as calls.
     EXPECT_EQ(after.deferred_in - before.deferred_in, 8u);
     EXPECT_EQ(after.kernel_calls, before.kernel_calls);

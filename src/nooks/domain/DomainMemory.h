@@ -40,7 +40,6 @@ public:
     {
         return *m_kernel_area->at<abi::KernelChannel>(abi::kernel_channels_offset + index * abi::channel_size);
     }
-    abi::KernelDeferredRing& kernel_deferred() const { return *m_kernel_area->at<abi::KernelDeferredRing>(abi::kernel_deferred_offset); }
     abi::DomainHeader& header() const { return *m_domain_area->at<abi::DomainHeader>(abi::domain_header_offset); }
     abi::DomainChannel& domain_channel(unsigned index) const
     {

@@ -7,8 +7,8 @@
 //   kernel area  written by the kernel; read-only in the domain
 //       Bootstrap            what the domain needs to start
 //       KernelChannel[n]     the kernel's half of each XPC channel: its message
-//                            and the payload it passes by value (request copies)
-//       KernelDeferredRing   driver calls the kernel queued for the next crossing
+//                            and the payload it passes by value (request copies,
+//                            the arguments of a batch)
 //   domain area  writable by both (the kernel reads it as untrusted input)
 //       DomainHeader         state, fault record, heap counters, lock table
 //       DomainChannel[n]     the domain's half: its message, payload, deferred queue
@@ -27,7 +27,7 @@
 namespace nk::abi {
 
 constexpr uint64_t bootstrap_magic = 0x4e4f4f4b53444f4dull; // "NOOKSDOM"
-constexpr uint32_t layout_version = 2;
+constexpr uint32_t layout_version = 3;
 constexpr unsigned max_channels = 16;
 constexpr size_t page_size = 4096;
 
@@ -56,7 +56,14 @@ struct Message {
     uint64_t result_word;
     uint32_t deferred;       // domain -> kernel: deferred entries queued before this message
     uint32_t depth;          // nesting depth of the sender when it sent this
+    // Kernel -> domain Call: 0 or 1 for one call; n > 1 for a batch of n calls
+    // of `id`, their arguments back to back from payload_offset, each
+    // payload_size bytes at a stride of payload_size rounded up to 64. The
+    // Return of a batch carries the n answers (int64 each) as its payload.
+    uint32_t batch;
+    uint32_t reserved;
 };
+constexpr unsigned max_batch = 256;
 
 // A driver->kernel call queued by the domain (Delivery::Deferred).
 struct DeferredCall {
@@ -66,21 +73,9 @@ struct DeferredCall {
 };
 static_assert(sizeof(DeferredCall) == 48);
 
-// A kernel->driver call queued by the kernel, run by the domain at the start of
-// the next crossing on any channel (or when the kernel's flusher forces one).
-// The entry's thunk gets a pointer to `args` in place: read-only for the driver.
-struct alignas(16) KernelDeferredCall {
-    uint64_t sequence; // 1-based; entry i of the ring holds sequence i+1 mod capacity
-    uint32_t id;       // DriverEntry
-    uint32_t size;     // bytes of args in use
-    std::byte args[kernel_deferred_args_capacity];
-};
-static_assert(sizeof(KernelDeferredCall) == 128);
-
 constexpr size_t channel_size = 64 * 1024;
 static_assert(sizeof(Message) + 16 <= 64, "a channel's header (its words and message) fits a cache line");
 constexpr unsigned deferred_capacity = 512;
-constexpr unsigned kernel_deferred_capacity = 1024;
 
 struct alignas(64) KernelChannel {
     std::atomic<uint32_t> seq;     // futex word: bumped for every kernel message
@@ -102,12 +97,6 @@ struct alignas(64) DomainChannel {
     alignas(64) std::byte payload[channel_size - 64 - deferred_capacity * sizeof(DeferredCall)];
 };
 static_assert(sizeof(DomainChannel) == channel_size);
-
-struct KernelDeferredRing {
-    std::atomic<uint64_t> tail; // sequence of the last entry written
-    uint64_t reserved[7];
-    KernelDeferredCall entries[kernel_deferred_capacity];
-};
 
 struct Bootstrap {
     uint64_t magic;
@@ -189,8 +178,6 @@ struct alignas(64) DomainHeader {
     char module_name[32];         // nk_module.name of the loaded driver
     FaultRecord fault;
     HeapStats heap;
-    std::atomic<uint64_t> kernel_deferred_head; // last KernelDeferredCall sequence consumed
-    int64_t kernel_deferred_results[kernel_deferred_capacity]; // by sequence % capacity
     std::atomic<uint32_t> lock_count;
     uint32_t reserved;
     LockEntry locks[lock_table_capacity];
@@ -199,8 +186,7 @@ struct alignas(64) DomainHeader {
 // Offsets within the kernel area.
 constexpr uint64_t bootstrap_offset = 0;
 constexpr uint64_t kernel_channels_offset = 64 * 1024;
-constexpr uint64_t kernel_deferred_offset = kernel_channels_offset + max_channels * channel_size;
-constexpr uint64_t kernel_scratch_offset = kernel_deferred_offset + ((sizeof(KernelDeferredRing) + 65535) & ~uint64_t(65535));
+constexpr uint64_t kernel_scratch_offset = kernel_channels_offset + max_channels * channel_size;
 // Kernel objects the driver may read but not write (allocated and freed by
 // DomainMemory's kernel-area heap). The area is sparse: untouched pages cost nothing.
 constexpr uint64_t kernel_scratch_size = 16ull << 20;

@@ -66,7 +66,6 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
     if (length == 0 || std::any_of(name, name + length, [](char c) { return !std::isgraph(static_cast<unsigned char>(c)); }))
         return make_error(ErrorCode::InvalidArgument, "{}: the driver's module name is not printable", path);
     module->set_module_name(std::string(name, length), binding);
-    module->m_xpc->start();
     logger()->info("{}: protection domain started ({} backend, pid {}, {} channels, heap {} MiB)", module->name(),
         module->m_domain->backend(), module->m_domain->pid(), options.geometry.channels, options.geometry.heap_size >> 20);
     return module;

@@ -209,45 +209,49 @@ void Runtime::worker(unsigned channel)
         auto message = receive(channel);
         if (message.kind != static_cast<uint32_t>(abi::MessageKind::Call))
             die(abi::FaultKind::RuntimeError, "protocol violation: the kernel sent a reply with no call outstanding");
-        abi::Message answer {};
-        answer.kind = static_cast<uint32_t>(abi::MessageKind::Return);
-        answer.id = message.id;
-        answer.result = dispatch(channel, message);
+        auto answer = dispatch(channel, message);
         send(channel, answer);
     }
 }
 
-int64_t Runtime::dispatch(unsigned channel, abi::Message const& message)
+abi::Message Runtime::dispatch(unsigned channel, abi::Message const& message)
 {
-    // Kernel calls queued for "the next crossing" run before the crossing's own call.
-    drain_kernel_deferred();
     auto const& kernel = *reinterpret_cast<abi::KernelChannel const*>(m_kernel_area + abi::kernel_channels_offset + channel * abi::channel_size);
-    if (message.payload_offset > sizeof(kernel.payload) || message.payload_size > sizeof(kernel.payload) - message.payload_offset)
+    auto& domain = *reinterpret_cast<abi::DomainChannel*>(m_domain_area + abi::domain_channels_offset + channel * abi::channel_size);
+    auto const entry = static_cast<abi::DriverEntry>(message.id);
+    uint64_t const count = message.batch > 1 ? message.batch : 1;
+    uint64_t const stride = align_up(message.payload_size);
+    if (count > abi::max_batch || message.payload_offset > sizeof(kernel.payload)
+        || (count - 1) * stride + message.payload_size > sizeof(kernel.payload) - message.payload_offset)
         die(abi::FaultKind::RuntimeError, "the kernel sent arguments outside the channel");
+    abi::Message answer {};
+    answer.kind = static_cast<uint32_t>(abi::MessageKind::Return);
+    answer.id = message.id;
     // The arguments stay where the kernel wrote them: read-only here, so the
     // driver's view of them (a request) cannot be changed by the driver.
-    return run_entry(static_cast<abi::DriverEntry>(message.id), kernel.payload + message.payload_offset, message.payload_size);
-}
-
-void Runtime::drain_kernel_deferred()
-{
-    auto& ring = *reinterpret_cast<abi::KernelDeferredRing const*>(m_kernel_area + abi::kernel_deferred_offset);
-    auto tail = const_cast<std::atomic<uint64_t>&>(ring.tail).load(std::memory_order_acquire);
-    if (m_header->kernel_deferred_head.load(std::memory_order_acquire) >= tail)
-        return;
-    MutexLocker lock(m_drain_mutex);
-    auto head = m_header->kernel_deferred_head.load(std::memory_order_acquire);
-    tail = const_cast<std::atomic<uint64_t>&>(ring.tail).load(std::memory_order_acquire);
-    while (head < tail) {
-        auto slot = head % abi::kernel_deferred_capacity;
-        auto const& entry = ring.entries[slot];
-        if (entry.sequence != head + 1 || entry.size > sizeof(entry.args))
-            die(abi::FaultKind::RuntimeError, "kernel deferred queue out of order");
-        // In place, read-only: the kernel does not reuse the slot before the head passes it.
-        m_header->kernel_deferred_results[slot] = run_entry(static_cast<abi::DriverEntry>(entry.id), entry.args, entry.size);
-        ++head;
-        m_header->kernel_deferred_head.store(head, std::memory_order_release);
+    auto const* args = kernel.payload + message.payload_offset;
+    if (count == 1) {
+        answer.result = run_entry(entry, args, message.payload_size);
+        return answer;
     }
+    // A batch: the calls run back to back on this worker, so whatever the
+    // driver posts while running them leaves with this one answer, in order.
+    // The answers go above this worker's frames (its nested kernel calls use the rest).
+    auto& state = m_channels[channel];
+    auto const frame = state.payload_top;
+    auto const bytes = count * sizeof(int64_t);
+    if (frame + align_up(bytes) > sizeof(domain.payload))
+        die(abi::FaultKind::RuntimeError, "the answers to a batch do not fit the channel (nesting too deep?)");
+    state.payload_top = frame + align_up(bytes);
+    for (uint64_t i = 0; i < count; ++i) {
+        int64_t result = run_entry(entry, args + i * stride, message.payload_size);
+        std::memcpy(domain.payload + frame + i * sizeof(int64_t), &result, sizeof(result));
+        answer.result = result;
+    }
+    state.payload_top = frame;
+    answer.payload_offset = frame;
+    answer.payload_size = static_cast<uint32_t>(bytes);
+    return answer;
 }
 
 KernelReply Runtime::call(abi::KernelCall id, std::span<std::byte const> args, std::span<std::byte> reply)
@@ -287,10 +291,7 @@ KernelReply Runtime::call(abi::KernelCall id, std::span<std::byte const> args, s
         if (incoming.kind != static_cast<uint32_t>(abi::MessageKind::Call))
             die(abi::FaultKind::RuntimeError, "protocol violation on a channel");
         // The kernel calls back into the driver while serving our call: nest.
-        abi::Message answer {};
-        answer.kind = static_cast<uint32_t>(abi::MessageKind::Return);
-        answer.id = incoming.id;
-        answer.result = dispatch(static_cast<unsigned>(channel), incoming);
+        auto answer = dispatch(static_cast<unsigned>(channel), incoming);
         send(static_cast<unsigned>(channel), answer);
     }
 }

@@ -98,8 +98,8 @@ private:
     abi::Message receive(unsigned channel);
     void send(unsigned channel, abi::Message& message);
     KernelReply handle_kernel_call_while_waiting(unsigned channel, abi::Message const& message);
-    int64_t dispatch(unsigned channel, abi::Message const& message);
-    void drain_kernel_deferred();
+    // Runs the kernel's call (or batch of calls) and returns the answer to send.
+    abi::Message dispatch(unsigned channel, abi::Message const& message);
 
     abi::Bootstrap const* m_bootstrap { nullptr };
     abi::DomainHeader* m_header { nullptr };
@@ -121,10 +121,6 @@ private:
 
     Mutex m_cache_mutex;
     std::map<uint64_t, void*> m_cache NK_GUARDED_BY(m_cache_mutex);
-
-    // One worker at a time drains the kernel's deferred ring (in shared memory,
-    // so there is no member to mark guarded).
-    Mutex m_drain_mutex;
 };
 
 } // namespace nk::runtime

@@ -35,7 +35,6 @@ XpcEndpoint::XpcEndpoint(DomainMemory& memory, XpcHandler& handler, Options opti
     , m_options(options)
     , m_on_failure(std::move(on_failure))
     , m_channels(memory.geometry().channels)
-    , m_uncollected(abi::kernel_deferred_capacity, false)
 {
     auto cpus = std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < m_channels.size(); ++i) {
@@ -45,22 +44,7 @@ XpcEndpoint::XpcEndpoint(DomainMemory& memory, XpcHandler& handler, Options opti
     m_memory.bootstrap().cpu_count = cpus;
 }
 
-XpcEndpoint::~XpcEndpoint()
-{
-    {
-        MutexLocker lock(m_defer_mutex);
-        m_stopping = true;
-    }
-    m_defer_changed.notify_all();
-    if (m_flusher.joinable())
-        m_flusher.join();
-}
-
-void XpcEndpoint::start()
-{
-    if (!m_flusher.joinable())
-        m_flusher = std::thread([this] { flusher(); });
-}
+XpcEndpoint::~XpcEndpoint() = default;
 
 Error XpcEndpoint::failure(ErrorCode code, std::string message)
 {
@@ -82,7 +66,6 @@ void XpcEndpoint::fail(Error const&)
     }
     m_free_generation.fetch_add(1, std::memory_order_release);
     m_free_generation.notify_all();
-    m_defer_changed.notify_all();
 }
 
 namespace {
@@ -143,11 +126,38 @@ void XpcEndpoint::release_channel(unsigned index)
 
 Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte const> args)
 {
-    if (failed())
-        return make_error(ErrorCode::DriverFailed, "driver has failed");
     if (args.size() != abi::args_size_of(entry))
         return make_error(ErrorCode::Internal, "xpc {}: {} bytes of arguments, the entry takes {}", abi::name_of(entry), args.size(),
             abi::args_size_of(entry));
+    return crossing(entry, args, 1, {});
+}
+
+Result<void> XpcEndpoint::call_batch(abi::DriverEntry entry, std::span<std::byte const> packed, size_t count, std::span<int64_t> results)
+{
+    auto const size = abi::args_size_of(entry);
+    if (size == 0 || packed.size() != count * size || results.size() < count)
+        return make_error(ErrorCode::Internal, "xpc batch of {}: {} bytes of arguments for {} calls of {} bytes, {} answers", abi::name_of(entry),
+            packed.size(), count, size, results.size());
+    // As many calls per crossing as the channel's payload holds (and the domain takes).
+    auto const stride = align_up(size);
+    size_t const per_crossing = std::min<size_t>(abi::max_batch, (sizeof(abi::KernelChannel::payload) / 2) / stride);
+    for (size_t done = 0; done < count;) {
+        auto n = std::min(per_crossing, count - done);
+        if (n == 1) {
+            results[done] = TRY(crossing(entry, packed.subspan(done * size, size), 1, {})).result;
+        } else {
+            TRY(crossing(entry, packed.subspan(done * size, n * size), static_cast<uint32_t>(n), results.subspan(done, n)));
+        }
+        done += n;
+    }
+    return {};
+}
+
+Result<XpcReply> XpcEndpoint::crossing(abi::DriverEntry entry, std::span<std::byte const> packed, uint32_t count, std::span<int64_t> results)
+{
+    if (failed())
+        return make_error(ErrorCode::DriverFailed, "driver has failed");
+    auto const size = abi::args_size_of(entry);
 
     // Nested inside a call the domain made on one of our channels: reuse it.
     bool nested = false;
@@ -166,8 +176,9 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte c
     auto& kernel = m_memory.kernel_channel(index);
     auto& domain = m_memory.domain_channel(index);
     auto const frame = channel.payload_top;
-    auto const frame_size = align_up(args.size());
-    if (frame + frame_size > sizeof(kernel.payload)) {
+    auto const stride = align_up(size);
+    auto const frame_size = align_up(uint64_t(stride) * count);
+    if (uint64_t(frame) + frame_size > sizeof(kernel.payload)) {
         if (!nested)
             release_channel(index);
         return make_error(ErrorCode::ResourceExhausted, "xpc {}: payload area full (nesting too deep)", abi::name_of(entry));
@@ -175,17 +186,22 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte c
 
     auto start = monotonic_ns();
     bump(m_counters.calls);
-    bump(m_counters.per_entry[static_cast<unsigned>(entry)]);
+    bump(m_counters.per_entry[static_cast<unsigned>(entry)], count);
     if (nested)
         bump(m_counters.nested_calls);
+    if (count > 1) {
+        bump(m_counters.batches);
+        bump(m_counters.batched, count);
+    }
 
     abi::Message message {};
     message.kind = static_cast<uint32_t>(abi::MessageKind::Call);
     message.id = static_cast<uint32_t>(entry);
     message.payload_offset = frame;
-    message.payload_size = static_cast<uint32_t>(args.size());
-    if (!args.empty())
-        std::memcpy(kernel.payload + frame, args.data(), args.size());
+    message.payload_size = static_cast<uint32_t>(size);
+    message.batch = count > 1 ? count : 0;
+    for (uint32_t i = 0; i < count; ++i)
+        std::memcpy(kernel.payload + frame + uint64_t(i) * stride, packed.data() + uint64_t(i) * size, size);
     message.depth = static_cast<uint32_t>(active_channels.size());
     channel.payload_top = frame + frame_size;
 
@@ -197,7 +213,18 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte c
     }
 
     active_channels.push_back({ this, index });
-    auto reply = exchange(index);
+    abi::Message answer {};
+    auto reply = exchange(index, answer);
+    if (reply && count > 1) {
+        // The answers, copied out of the domain's half before anything looks at them.
+        auto const bytes = uint64_t(count) * sizeof(int64_t);
+        if (answer.payload_size != bytes || answer.payload_offset > sizeof(domain.payload) || bytes > sizeof(domain.payload) - answer.payload_offset) {
+            reply = std::unexpected(failure(ErrorCode::Internal,
+                fmt::format("protocol violation: the answers to a batch of {} {} are not where the reply says", count, abi::name_of(entry))));
+        } else {
+            std::memcpy(results.data(), domain.payload + answer.payload_offset, bytes);
+        }
+    }
     active_channels.pop_back();
     channel.payload_top = frame;
     if (!nested)
@@ -207,7 +234,7 @@ Result<XpcReply> XpcEndpoint::call(abi::DriverEntry entry, std::span<std::byte c
 }
 
 // Waits for the domain's answer on `index`, serving its calls meanwhile.
-Result<XpcReply> XpcEndpoint::exchange(unsigned index)
+Result<XpcReply> XpcEndpoint::exchange(unsigned index, abi::Message& answer)
 {
     auto& kernel = m_memory.kernel_channel(index);
     auto& domain = m_memory.domain_channel(index);
@@ -263,6 +290,7 @@ Result<XpcReply> XpcEndpoint::exchange(unsigned index)
 
         switch (static_cast<abi::MessageKind>(message.kind)) {
         case abi::MessageKind::Return:
+            answer = message;
             return XpcReply { message.result, message.result_word };
         case abi::MessageKind::Call:
             TRY(serve_call(index, message));
@@ -341,75 +369,6 @@ Result<void> XpcEndpoint::serve_call(unsigned index, abi::Message const& message
     return {};
 }
 
-Result<uint64_t> XpcEndpoint::defer(abi::DriverEntry entry, std::span<std::byte const> args)
-{
-    if (failed())
-        return make_error(ErrorCode::DriverFailed, "driver has failed");
-    if (args.size() != abi::args_size_of(entry))
-        return make_error(ErrorCode::Internal, "xpc defer {}: {} bytes of arguments, the entry takes {}", abi::name_of(entry), args.size(),
-            abi::args_size_of(entry));
-    auto& ring = m_memory.kernel_deferred();
-    uint64_t sequence = 0;
-    {
-        MutexLocker lock(m_defer_mutex);
-        auto slot = m_defer_tail % abi::kernel_deferred_capacity;
-        auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
-        if (m_uncollected[slot] || m_defer_tail - std::min(consumed, m_defer_tail) >= abi::kernel_deferred_capacity) {
-            // Full: make the domain run what is queued; results not collected yet are dropped.
-            lock.unlock();
-            TRY(call(abi::DriverEntry::flush, {}));
-            lock.lock();
-            m_uncollected[slot] = false;
-        }
-        sequence = ++m_defer_tail;
-        auto& out = ring.entries[slot];
-        out.sequence = sequence;
-        out.id = static_cast<uint32_t>(entry);
-        out.size = static_cast<uint32_t>(args.size());
-        if (!args.empty())
-            std::memcpy(out.args, args.data(), args.size());
-        m_uncollected[slot] = true;
-        ring.tail.store(sequence, std::memory_order_release);
-    }
-    bump(m_counters.deferred_out);
-    m_defer_changed.notify_one();
-    return sequence;
-}
-
-Result<int64_t> XpcEndpoint::collect(uint64_t sequence)
-{
-    MutexLocker lock(m_defer_mutex);
-    auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
-    auto slot = (sequence - 1) % abi::kernel_deferred_capacity;
-    if (sequence == 0 || sequence > consumed || !m_uncollected[slot])
-        return make_error(ErrorCode::FailedPrecondition, "deferred call {} has not run", sequence);
-    m_uncollected[slot] = false;
-    return m_memory.header().kernel_deferred_results[slot];
-}
-
-void XpcEndpoint::flusher()
-{
-    MutexLocker lock(m_defer_mutex);
-    while (!m_stopping && !failed()) {
-        auto consumed = m_memory.header().kernel_deferred_head.load(std::memory_order_acquire);
-        if (consumed >= m_defer_tail) {
-            m_defer_changed.wait_for(lock, std::chrono::milliseconds(100));
-            continue;
-        }
-        // Something is queued: give the next crossing the bounded delay to take it.
-        auto pending = m_defer_tail;
-        m_defer_changed.wait_for(lock, std::chrono::nanoseconds(m_options.defer_bound_ns));
-        if (m_stopping || failed())
-            break;
-        if (m_memory.header().kernel_deferred_head.load(std::memory_order_acquire) >= pending)
-            continue;
-        lock.unlock();
-        bump(m_counters.forced_flushes);
-        (void)call(abi::DriverEntry::flush, {});
-        lock.lock();
-    }
-}
-
 XpcEndpoint::Stats XpcEndpoint::stats() const
 {
     Stats stats;
@@ -418,8 +377,8 @@ XpcEndpoint::Stats XpcEndpoint::stats() const
     stats.nested_calls = load(m_counters.nested_calls);
     stats.kernel_calls = load(m_counters.kernel_calls);
     stats.deferred_in = load(m_counters.deferred_in);
-    stats.deferred_out = load(m_counters.deferred_out);
-    stats.forced_flushes = load(m_counters.forced_flushes);
+    stats.batches = load(m_counters.batches);
+    stats.batched = load(m_counters.batched);
     stats.wakeups = load(m_counters.wakeups);
     stats.waits = load(m_counters.waits);
     stats.call_ns = load(m_counters.call_ns);

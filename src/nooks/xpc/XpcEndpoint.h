@@ -21,9 +21,15 @@
 //
 // Deferred calls. Driver -> kernel: calls with Delivery::Deferred are queued
 // in the domain and arrive with the next message; they are executed, in
-// order, before that message. Kernel -> driver: defer() queues a driver call
-// that the domain runs at the start of the next crossing on any channel, or
-// when the flusher forces one after `defer_bound_ns`.
+// order, before that message. They are ordered per channel only: what two
+// workers post reaches the kernel in the order their messages do.
+//
+// Batches. Kernel -> driver: call_batch() hands the driver n calls of one entry
+// in one crossing; the worker runs them back to back, so what the driver posts
+// while running them (a doorbell write, a queue stop) comes back on that one
+// channel, in the order it did it, before call_batch() returns. A caller that
+// serializes its batches (a transmit queue, a request queue) therefore sees the
+// driver's posted register writes in program order.
 //
 // Failure. A livelock (no message from the domain for `livelock_ns` while a
 // call is outstanding: DeadlineExceeded), a wrapper rejection (the wrapper's
@@ -86,7 +92,6 @@ class XpcEndpoint {
 public:
     struct Options {
         uint64_t livelock_ns { 3'000'000'000ull };
-        uint64_t defer_bound_ns { 200'000 };
         unsigned spin_iterations { 2000 }; // only when the worker runs on another CPU
         uint64_t yield_poll_ns { 50'000 }; // when it shares the caller's CPU: yield to it this long before sleeping (0: sleep at once)
     };
@@ -96,8 +101,8 @@ public:
         uint64_t nested_calls { 0 };      // of which nested inside a driver -> kernel call
         uint64_t kernel_calls { 0 };      // driver -> kernel synchronous calls
         uint64_t deferred_in { 0 };       // driver -> kernel deferred calls executed
-        uint64_t deferred_out { 0 };      // kernel -> driver deferred calls queued
-        uint64_t forced_flushes { 0 };    // flushes the bounded delay forced
+        uint64_t batches { 0 };           // of the calls, batches (call_batch with two or more)
+        uint64_t batched { 0 };           // kernel -> driver calls those batches carried
         uint64_t wakeups { 0 };           // futex wakes sent to the domain
         uint64_t waits { 0 };             // times the kernel slept for the domain
         uint64_t call_ns { 0 };           // total time in synchronous calls
@@ -120,16 +125,20 @@ public:
         return call(Entry, bytes_of(args));
     }
 
-    // Queues `entry` for the next crossing. Returns its sequence number.
-    Result<uint64_t> defer(abi::DriverEntry entry, std::span<std::byte const> args);
+    // Calls `entry` once per element of `args`, in order, in as few crossings
+    // as the channel holds (one for any batch the classes make: up to
+    // abi::max_batch calls whose arguments fit a channel). results[i] is the
+    // driver's answer to args[i], untrusted; `results` holds args.size() values.
+    // An error (the driver failed) leaves `results` undefined: the caller
+    // treats the whole batch as not done.
     template<abi::DriverEntry Entry>
-    Result<uint64_t> defer(typename abi::DriverEntryTraits<Entry>::Args const& args)
+    Result<void> call_batch(std::span<typename abi::DriverEntryTraits<Entry>::Args const> args, std::span<int64_t> results)
     {
-        return defer(Entry, bytes_of(args));
+        static_assert(abi::wire_size<typename abi::DriverEntryTraits<Entry>::Args> > 0);
+        return call_batch(Entry, std::as_bytes(args), args.size(), results);
     }
-    // The driver's answer to a deferred call that has run (the crossing after
-    // defer() returned). Collecting it frees the slot. Untrusted.
-    Result<int64_t> collect(uint64_t sequence);
+    // The same, untyped: `packed` is `count` arguments structs back to back.
+    Result<void> call_batch(abi::DriverEntry entry, std::span<std::byte const> packed, size_t count, std::span<int64_t> results);
 
     // While a GiveUpScope is alive on a thread, a call it makes that would
     // wait for a free channel returns Unavailable instead once `give_up` is
@@ -150,9 +159,6 @@ public:
     // The domain is gone or has failed: wake every waiter; every call fails from now on.
     void fail(Error const& cause);
     bool failed() const { return m_failed.load(std::memory_order_acquire); }
-
-    // Begins serving: starts the flusher. The domain must be ready.
-    void start();
 
     Stats stats() const;
 
@@ -175,11 +181,15 @@ private:
 
     Result<unsigned> acquire_channel();
     void release_channel(unsigned index);
-    Result<XpcReply> exchange(unsigned channel);
+    // One crossing: `count` calls of `entry` (packed arguments, each args_size
+    // bytes); the answers of a batch (count > 1) land in `results`.
+    Result<XpcReply> crossing(abi::DriverEntry entry, std::span<std::byte const> packed, uint32_t count, std::span<int64_t> results);
+    // Waits for the domain's answer on `index`, serving its calls meanwhile;
+    // fills `answer` with the Return message.
+    Result<XpcReply> exchange(unsigned channel, abi::Message& answer);
     Result<void> run_deferred_from_domain(unsigned channel, uint32_t count);
     Result<void> serve_call(unsigned channel, abi::Message const& message);
     Error failure(ErrorCode code, std::string message);
-    void flusher();
 
     DomainMemory& m_memory;
     XpcHandler& m_handler;
@@ -189,17 +199,10 @@ private:
     std::atomic<uint32_t> m_free_generation { 0 };
     std::atomic<bool> m_failed { false };
 
-    Mutex m_defer_mutex;
-    uint64_t m_defer_tail NK_GUARDED_BY(m_defer_mutex) { 0 };
-    std::vector<bool> m_uncollected NK_GUARDED_BY(m_defer_mutex);
-    ConditionVariable m_defer_changed;
-    bool m_stopping NK_GUARDED_BY(m_defer_mutex) { false };
-    std::thread m_flusher;
-
     // Counters, updated with relaxed atomics on the hot path.
     struct Counters {
-        std::atomic<uint64_t> calls { 0 }, nested_calls { 0 }, kernel_calls { 0 }, deferred_in { 0 }, deferred_out { 0 },
-            forced_flushes { 0 }, wakeups { 0 }, waits { 0 }, call_ns { 0 };
+        std::atomic<uint64_t> calls { 0 }, nested_calls { 0 }, kernel_calls { 0 }, deferred_in { 0 }, batches { 0 },
+            batched { 0 }, wakeups { 0 }, waits { 0 }, call_ns { 0 };
         std::array<std::atomic<uint64_t>, abi::driver_entry_count> per_entry {};
         std::array<std::atomic<uint64_t>, abi::kernel_call_count> per_kernel_call {};
     };

@@ -5,6 +5,8 @@
 #include "classes/block/NativeBlockPort.h"
 #include "nooks/module/IsolatedModule.h"
 
+#include <array>
+#include <span>
 #include <vector>
 
 namespace nk {
@@ -78,30 +80,27 @@ Result<size_t> IsolatedBlockPort::queue_rqs(Disk&, std::span<BlockRequest* const
     auto active = TRY(m_module.enter());
     CrossingScope crossing(m_module, CrossingScope::Kind::Atomic);
     auto& xpc = m_module.xpc();
+    // One crossing for the batch (see XpcEndpoint: the doorbell writes come back in order).
     // Small batches (the common case) need no allocation.
-    uint64_t inline_sequences[16];
-    std::vector<uint64_t> more;
-    auto* sequences = inline_sequences;
-    if (batch.size() - 1 > std::size(inline_sequences)) {
-        more.resize(batch.size() - 1);
-        sequences = more.data();
+    std::array<abi::BlkQueueRqArgs, 16> inline_args;
+    std::array<int64_t, 16> inline_results;
+    std::vector<abi::BlkQueueRqArgs> more_args;
+    std::vector<int64_t> more_results;
+    std::span<abi::BlkQueueRqArgs> args(inline_args.data(), std::min(batch.size(), inline_args.size()));
+    std::span<int64_t> results(inline_results.data(), args.size());
+    if (batch.size() > inline_args.size()) {
+        more_args.resize(batch.size());
+        more_results.resize(batch.size());
+        args = more_args;
+        results = more_results;
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-        bool last = i + 1 == batch.size();
-        abi::BlkQueueRqArgs args { m_functions.queue_rq, *handle, to_driver_request(*batch[i]), last ? 1u : 0u, 0 };
-        if (!last) {
-            sequences[i] = TRY(xpc.defer<abi::DriverEntry::blk_queue_rq>(args));
-            continue;
-        }
-        // The synchronous call runs the deferred ones first, in order.
-        auto reply = TRY(xpc.call<abi::DriverEntry::blk_queue_rq>(args));
-        statuses[i] = TRY(checked_status(reply.result));
-    }
+    for (size_t i = 0; i < batch.size(); ++i)
+        args[i] = { m_functions.queue_rq, *handle, to_driver_request(*batch[i]), i + 1 == batch.size() ? 1u : 0u, 0 };
+    TRY(xpc.call_batch<abi::DriverEntry::blk_queue_rq>(std::span<abi::BlkQueueRqArgs const>(args), results));
     bool took_some = false;
-    for (size_t i = 0; i + 1 < batch.size(); ++i) {
-        auto result = TRY(xpc.collect(sequences[i]));
-        statuses[i] = TRY(checked_status(result));
-        took_some = took_some || statuses[i] == NK_BLK_STS_OK;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        statuses[i] = TRY(checked_status(results[i]));
+        took_some = took_some || (i + 1 < batch.size() && statuses[i] == NK_BLK_STS_OK);
     }
     // The last request was refused for now, so its doorbell was not rung for the rest.
     if (statuses[batch.size() - 1] == NK_BLK_STS_RESOURCE && took_some && m_functions.commit_rqs != 0)

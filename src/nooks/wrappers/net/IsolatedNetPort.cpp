@@ -4,6 +4,7 @@
 #include "classes/net/NetDevice.h"
 #include "nooks/module/IsolatedModule.h"
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -12,6 +13,8 @@ namespace nk {
 namespace {
 
 constexpr size_t frame_alignment = 64;
+// Frames handed to the driver in one crossing (the net layer batches 64).
+constexpr size_t frames_per_crossing = 64;
 
 size_t aligned(size_t size) { return (size + frame_alignment - 1) & ~(frame_alignment - 1); }
 
@@ -88,6 +91,8 @@ Result<size_t> IsolatedNetPort::start_xmit_batch(NetDevice&, std::span<Frame con
     auto handle = ready_handle("start_xmit", false);
     if (!handle)
         return 0; // not open yet: nothing attempted, the frames stay queued
+    // The layer's batches are this size already; a longer one is taken in part (the rest stays queued).
+    frames = frames.first(std::min(frames.size(), frames_per_crossing));
     size_t bytes = 0;
     for (auto const* frame : frames)
         bytes += aligned(frame->size());
@@ -95,7 +100,7 @@ Result<size_t> IsolatedNetPort::start_xmit_batch(NetDevice&, std::span<Frame con
     auto block = TRY(m_module.memory().allocate_readonly(bytes, frame_alignment));
     auto* base = static_cast<std::byte*>(block.data());
     size_t offset = 0;
-    std::vector<uint64_t> addresses(frames.size());
+    std::array<uint64_t, frames_per_crossing> addresses;
     for (size_t i = 0; i < frames.size(); ++i) {
         std::memcpy(base + offset, frames[i]->data(), frames[i]->size());
         addresses[i] = reinterpret_cast<uint64_t>(base + offset);
@@ -109,27 +114,17 @@ Result<size_t> IsolatedNetPort::start_xmit_batch(NetDevice&, std::span<Frame con
         auto checked = TRY(m_module.taint(answer, "net_start_xmit").verify_one_of({ NK_NETDEV_TX_OK, NK_NETDEV_TX_BUSY }, "not an nk_netdev_tx"));
         return static_cast<int>(checked);
     };
-    uint64_t inline_sequences[64];
-    std::vector<uint64_t> more;
-    auto* sequences = inline_sequences;
-    if (frames.size() - 1 > std::size(inline_sequences)) {
-        more.resize(frames.size() - 1);
-        sequences = more.data();
-    }
-    for (size_t i = 0; i < frames.size(); ++i) {
-        bool last = i + 1 == frames.size();
-        abi::NetStartXmitArgs args { m_functions.start_xmit, *handle, addresses[i], static_cast<uint32_t>(frames[i]->size()), last ? 0u : 1u };
-        if (!last) {
-            sequences[i] = TRY(xpc.defer<abi::DriverEntry::net_start_xmit>(args));
-            continue;
-        }
-        // The synchronous call runs the deferred ones first, in order.
-        auto reply = TRY(xpc.call<abi::DriverEntry::net_start_xmit>(args));
-        answers[i] = TRY(check(reply.result));
-    }
-    for (size_t i = 0; i + 1 < frames.size(); ++i)
-        answers[i] = TRY(check(TRY(xpc.collect(sequences[i]))));
-    return frames.size();
+    // One crossing for the batch: every doorbell write the driver makes while
+    // taking it comes back on that crossing, in order (see XpcEndpoint).
+    std::array<abi::NetStartXmitArgs, frames_per_crossing> args;
+    std::array<int64_t, frames_per_crossing> results;
+    auto const count = frames.size();
+    for (size_t i = 0; i < count; ++i)
+        args[i] = { m_functions.start_xmit, *handle, addresses[i], static_cast<uint32_t>(frames[i]->size()), i + 1 == count ? 0u : 1u };
+    TRY(xpc.call_batch<abi::DriverEntry::net_start_xmit>(std::span(args).first(count), results));
+    for (size_t i = 0; i < count; ++i)
+        answers[i] = TRY(check(results[i]));
+    return count;
 }
 
 Result<void> IsolatedNetPort::set_rx_mode(NetDevice&, nk_net_rx_mode const& mode)

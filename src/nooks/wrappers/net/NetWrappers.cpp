@@ -173,23 +173,22 @@ Result<XpcReply> NetWrappers::netif_state(IncomingCall const& call, abi::NetifSt
     auto op = static_cast<abi::NetQueueOp>(args.op);
     if (args.op > static_cast<uint32_t>(abi::NetQueueOp::carrier_off))
         return NK_REJECT(call, "op {}: not a queue or carrier operation", args.op);
-    {
-        // An older change than one applied already came by another channel: it is stale.
-        MutexLocker lock(m_state_mutex);
-        auto& applied = m_applied[args.netdev];
-        bool carrier = op == abi::NetQueueOp::carrier_on || op == abi::NetQueueOp::carrier_off;
-        auto& last = carrier ? applied.carrier : applied.queue;
-        if (static_cast<int32_t>(args.sequence - last) <= 0)
-            return XpcReply {};
-        last = args.sequence;
-    }
+    // An older change than one applied already came by another channel: it is
+    // stale. The check and the change are one step: a wake checked after a
+    // stop but applied before it would leave the queue stopped for good.
+    MutexLocker lock(m_state_mutex);
+    auto& applied = m_applied[args.netdev];
+    bool carrier = op == abi::NetQueueOp::carrier_on || op == abi::NetQueueOp::carrier_off;
+    auto& last = carrier ? applied.carrier : applied.queue;
+    if (static_cast<int32_t>(args.sequence - last) <= 0)
+        return XpcReply {};
+    last = args.sequence;
     switch (op) {
     case abi::NetQueueOp::start: device.start_queue(); break;
     case abi::NetQueueOp::stop: device.stop_queue(); break;
     case abi::NetQueueOp::wake: device.wake_queue(); break;
     case abi::NetQueueOp::carrier_on: device.carrier_on(); break;
     case abi::NetQueueOp::carrier_off: device.carrier_off(); break;
-    default: return NK_REJECT(call, "op {}: not a queue or carrier operation", args.op);
     }
     return XpcReply {};
 }

@@ -36,7 +36,9 @@ private:
     // Ports of devices registered but not yet known to the driver (netdev_ready).
     Mutex m_unready_mutex;
     std::map<uint64_t, IsolatedNetPort*> m_unready NK_GUARDED_BY(m_unready_mutex);
-    // Per device: the numbers of the last queue and carrier changes applied (see NetifStateArgs).
+    // Per device: the numbers of the last queue and carrier changes applied (see
+    // NetifStateArgs). Held while a change is applied, so changes take effect
+    // in the order their numbers were checked.
     struct AppliedState {
         uint32_t queue { 0 };
         uint32_t carrier { 0 };
