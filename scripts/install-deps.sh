@@ -16,7 +16,7 @@ packages=(
   # the real applications and tools the demo, tests and benchmarks drive
   e2fsprogs util-linux mount sqlite3 gcc fio flac kmod procps
   # the network class: namespaces and TAPs (iproute2), and the programs run over the net driver
-  iproute2 iputils-ping curl iperf3 tcpdump python3 openssh-server openssh-client
+  iproute2 iputils-ping curl iperf3 tcpdump python3 openssh-server openssh-client nginx-light wrk
 )
 
 missing=()

@@ -235,6 +235,7 @@ bool NetDevice::transmit_batch()
     if (!alive() || !up() || queue_stopped())
         return false;
     std::vector<Frame> batch;
+    size_t left = 0;
     {
         MutexLocker lock(m_queue_mutex);
         auto count = std::min(m_queue.size(), max_batch);
@@ -242,9 +243,19 @@ bool NetDevice::transmit_batch()
             batch.push_back(std::move(m_queue.front()));
             m_queue.pop_front();
         }
+        left = m_queue.size();
     }
     if (batch.empty())
         return false;
+    // An upper that found the queue full holds frames back until it hears
+    // the queue has room: a driver that keeps up never stops its queue, so
+    // no wake would tell it. Told when the queue is back under half.
+    if (left <= m_tx_queue_length / 2 && m_upper_waiting.load(std::memory_order_acquire)
+        && m_upper_waiting.exchange(false, std::memory_order_acq_rel)) {
+        MutexLocker lock(m_upper_mutex);
+        if (m_upper != nullptr)
+            m_upper->queue_woken();
+    }
     std::vector<Frame const*> frames;
     for (auto const& frame : batch)
         frames.push_back(&frame);

@@ -122,6 +122,9 @@ public:
     void run_queue();
     size_t queued() const;
     size_t tx_queue_length() const { return m_tx_queue_length; }
+    // The upper found the queue full and holds frames back: its queue_woken()
+    // is called once the queue is under half full (or the driver wakes it).
+    void notify_when_room() { m_upper_waiting.store(true, std::memory_order_release); }
     // Its NAPI contexts' states, for logs ("napi enabled scheduled, ...").
     std::string describe_napis() const;
 
@@ -167,6 +170,7 @@ private:
     std::unique_ptr<NetDriverPort> m_port;
     void* m_private_data;
     size_t m_tx_queue_length;
+    std::atomic<bool> m_upper_waiting { false };
     std::atomic<bool> m_alive { true };
     std::atomic<bool> m_up { false };
     std::atomic<bool> m_carrier { false };

@@ -79,10 +79,17 @@ void TapInterface::on_readable()
     size_t read = 0;
     while (read < read_batch) {
         if (device.queued() >= limit) {
-            // The device is behind: the stack's own queue holds the rest until the driver wakes ours.
-            m_paused.store(true, std::memory_order_release);
-            m_pauses.fetch_add(1, std::memory_order_relaxed);
+            // The device is behind: the stack's own queue holds the rest until
+            // the device says it has room. Stopped before the pause is marked,
+            // so a resume (on another thread) always comes after the stop; the
+            // queue is looked at again after the device was asked, so a drain
+            // in between is not missed.
             m_reader->stop();
+            m_pauses.fetch_add(1, std::memory_order_relaxed);
+            m_paused.store(true, std::memory_order_release);
+            device.notify_when_room();
+            if (device.queued() <= limit / 2)
+                queue_woken();
             break;
         }
         auto length = m_tap.read(m_buffer);

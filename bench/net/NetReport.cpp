@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include "NetReport.h"
+
+#include "../block/Table.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <functional>
+#include <optional>
+
+namespace nk::bench {
+
+namespace {
+
+struct Summary {
+    double median { 0 };
+    double low { 0 };
+    double high { 0 };
+    size_t count { 0 };
+};
+
+std::optional<Summary> summarize(std::vector<double> values)
+{
+    if (values.empty())
+        return std::nullopt;
+    std::ranges::sort(values);
+    auto n = values.size();
+    double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    return Summary { median, values.front(), values.back(), n };
+}
+
+// Every sample of `mode` for `workload`, through `field`.
+std::vector<double> collect(std::vector<NetBoot> const& boots, std::string const& mode, NetWorkload workload,
+    std::function<double(NetSample const&)> const& field)
+{
+    std::vector<double> values;
+    for (auto const& boot : boots) {
+        if (boot.mode != mode || !boot.ok)
+            continue;
+        for (auto const& sample : boot.samples) {
+            if (sample.workload == workload)
+                values.push_back(field(sample));
+        }
+    }
+    return values;
+}
+
+std::string with_range(std::optional<Summary> const& summary, char const* format)
+{
+    if (!summary)
+        return "—";
+    auto median = fmt::format(fmt::runtime(format), summary->median);
+    if (summary->count < 2)
+        return median;
+    return fmt::format("{} ({}–{})", median, fmt::format(fmt::runtime(format), summary->low), fmt::format(fmt::runtime(format), summary->high));
+}
+
+std::string ratio(std::optional<Summary> const& value, std::optional<Summary> const& reference)
+{
+    if (!value || !reference || reference->median <= 0)
+        return "—";
+    return fmt::format("{:.2f}", value->median / reference->median);
+}
+
+std::vector<std::string> report_modes(NetBenchOptions const& options)
+{
+    auto modes = options.modes;
+    if (options.ceiling)
+        modes.push_back("veth");
+    return modes;
+}
+
+} // namespace
+
+std::string net_report_markdown(NetBenchOptions const& options, NetRunInfo const& info, std::vector<NetBoot> const& boots)
+{
+    std::string out = "# nooks-bench-net\n\n";
+    out += fmt::format("Run {} on {} ({} CPUs, {}), {}; load average {:.2f} at the start. `nooks-bench-net {}`, {:.0f} s in all.\n\n", info.machine.date,
+        info.machine.cpu_model, info.machine.cpus, info.machine.memory, info.machine.kernel, info.machine.load_average, info.command_line, info.seconds);
+    out += fmt::format("Each repetition ({} in all) boots the kernel once per mode, in rotating order, with one NKNIC driven by nknet and one peer "
+                       "host on its wire; each workload runs {} s after a 1 s warm-up. The application (the iperf3 client, nginx) runs on the "
+                       "kernel's side of the NIC, its counterpart (the iperf3 server, wrk with {} connections) on the peer, so every frame "
+                       "crosses the driver. CPU is the kernel process tree's user + system time during the measurement (the kernel, the "
+                       "emulated NIC and wire, and the driver's protection domain); the applications' own CPU is not in it. `veth` is the "
+                       "same workload over a veth pair between two namespaces: Linux alone, the ceiling of this machine.\n\n",
+        options.repetitions, options.seconds, options.connections);
+    auto modes = report_modes(options);
+    for (auto workload : options.workloads) {
+        bool web = workload == NetWorkload::Web;
+        out += fmt::format("## {}\n\n", workload_label(workload));
+        std::vector<std::string> header { "mode", workload_unit(workload), "vs native", "CPU % (kernel+domain)",
+            web ? "CPU µs/request" : "CPU µs/MB", "CPU/unit vs native", "crossings/s" };
+        if (web) {
+            header.push_back("p50 µs");
+            header.push_back("p99 µs");
+        }
+        Table table(header);
+        auto native_value = summarize(collect(boots, "native", workload, [](NetSample const& s) { return s.value; }));
+        auto native_cpu = summarize(collect(boots, "native", workload, [](NetSample const& s) { return s.cpu_us_per_unit(); }));
+        for (auto const& mode : modes) {
+            auto value = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.value; }));
+            if (!value) {
+                table.add_row({ mode, "did not run", "", "", "", "", "" });
+                continue;
+            }
+            bool ceiling = mode == "veth";
+            auto cpu = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.cpu_percent(); }));
+            auto per_unit = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.cpu_us_per_unit(); }));
+            auto crossings = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.crossings_per_second(); }));
+            std::vector<std::string> row { mode, with_range(value, web ? "{:.0f}" : "{:.0f}"), ratio(value, native_value),
+                ceiling ? "—" : with_range(cpu, "{:.0f}"), ceiling ? "—" : with_range(per_unit, "{:.0f}"), ceiling ? "—" : ratio(per_unit, native_cpu),
+                mode == "native" || ceiling ? "—" : with_range(crossings, "{:.0f}") };
+            if (web) {
+                row.push_back(with_range(summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.latency_p50_us; })), "{:.0f}"));
+                row.push_back(with_range(summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.latency_p99_us; })), "{:.0f}"));
+            }
+            table.add_row(std::move(row));
+        }
+        out += table.markdown() + "\n";
+    }
+    std::string problems;
+    for (auto const& boot : boots) {
+        if (!boot.ok)
+            problems += fmt::format("- repetition {} {}: {}\n", boot.repetition, boot.mode, boot.error);
+        else if (boot.driver_failures > 0)
+            problems += fmt::format("- repetition {} {}: the driver failed {} time(s) during the run; its numbers include the recovery\n",
+                boot.repetition, boot.mode, boot.driver_failures);
+    }
+    if (!problems.empty())
+        out += "## Problems\n\n" + problems + "\n";
+    return out;
+}
+
+nlohmann::json net_report_json(NetBenchOptions const& options, NetRunInfo const& info, std::vector<NetBoot> const& boots)
+{
+    nlohmann::json json;
+    json["machine"] = { { "date", info.machine.date }, { "cpu", info.machine.cpu_model }, { "cpus", info.machine.cpus },
+        { "memory", info.machine.memory }, { "kernel", info.machine.kernel }, { "load_average", info.machine.load_average } };
+    json["command"] = info.command_line;
+    json["seconds_per_workload"] = options.seconds;
+    json["repetitions"] = options.repetitions;
+    json["boots"] = nlohmann::json::array();
+    for (auto const& boot : boots) {
+        nlohmann::json entry { { "mode", boot.mode }, { "repetition", boot.repetition }, { "ok", boot.ok }, { "error", boot.error },
+            { "driver_failures", boot.driver_failures }, { "samples", nlohmann::json::array() } };
+        for (auto const& sample : boot.samples) {
+            entry["samples"].push_back({ { "workload", workload_id(sample.workload) }, { "value", sample.value }, { "unit", workload_unit(sample.workload) },
+                { "wall_seconds", sample.wall_seconds }, { "cpu_seconds", sample.cpu_seconds }, { "units", sample.units },
+                { "cpu_us_per_unit", sample.cpu_us_per_unit() }, { "cpu_percent", sample.cpu_percent() }, { "crossings", sample.crossings },
+                { "crossings_per_second", sample.crossings_per_second() }, { "latency_p50_us", sample.latency_p50_us },
+                { "latency_p99_us", sample.latency_p99_us } });
+        }
+        json["boots"].push_back(std::move(entry));
+    }
+    return json;
+}
+
+} // namespace nk::bench
