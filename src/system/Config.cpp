@@ -112,6 +112,8 @@ Result<void> read_top_level(Config& config, ConfigTable const& top)
     config.log_level = TRY(top.choice("log_level", { "debug", "info", "warn", "error" })).value_or(config.log_level);
     config.fuse_threads = static_cast<unsigned>(TRY(top.integer("fuse_threads", 1, 64)).value_or(config.fuse_threads));
     config.request_timeout_ms = static_cast<uint64_t>(TRY(top.integer("request_timeout_ms", 0, 3'600'000)).value_or(int64_t(config.request_timeout_ms)));
+    config.tx_timeout_ms = static_cast<uint64_t>(TRY(top.integer("tx_timeout_ms", 0, 3'600'000)).value_or(int64_t(config.tx_timeout_ms)));
+    config.rx_stall_ms = static_cast<uint64_t>(TRY(top.integer("rx_stall_ms", 0, 3'600'000)).value_or(int64_t(config.rx_stall_ms)));
     return {};
 }
 
@@ -224,7 +226,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source, D
     std::vector<std::string> nested { "isolation" };
     for (auto const* kind : kinds)
         nested.emplace_back(kind->table());
-    std::vector<std::string> known { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms" };
+    std::vector<std::string> known { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms", "tx_timeout_ms", "rx_stall_ms" };
     known.insert(known.end(), nested.begin(), nested.end());
     for (auto const& [key, node] : table) {
         if (std::ranges::find(known, std::string(key.str())) == known.end())

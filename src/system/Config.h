@@ -13,6 +13,8 @@
 //   log_level = "info"              # debug | info | warn | error
 //   fuse_threads = 4
 //   request_timeout_ms = 30000      # a request a driver holds longer: a lost completion
+//   tx_timeout_ms = 5000            # a net transmit queue stopped longer with nothing sent: a stuck driver (0: never)
+//   rx_stall_ms = 3000              # a NIC that took frames for us this long while the driver delivered none (0: never)
 //   [isolation]                     # nooks and shadow modes
 //   channels = 8                    # XPC channels (concurrent calls) per domain
 //   heap_size = "64MiB"             # the driver's memory in its domain
@@ -67,6 +69,8 @@ struct Config {
     std::string log_level { "info" };
     unsigned fuse_threads { 4 };
     uint64_t request_timeout_ms { 30'000 }; // a request held longer is a lost completion (0: never)
+    uint64_t tx_timeout_ms { 5'000 };       // the net watchdog's transmit timeout (0: never)
+    uint64_t rx_stall_ms { 3'000 };         // the net watchdog's receive stall (0: never)
     struct Isolation {
         unsigned channels { 8 };
         uint64_t heap_size { 64ull << 20 };

@@ -39,17 +39,18 @@ class NetMachine : public ::testing::Test {
 protected:
     static constexpr char const* subnet = "10.79.0";
 
-    void boot(std::string const& mode)
+    // `extra`: top-level keys added to the machine's configuration.
+    void boot(std::string const& mode, std::string const& extra = "")
     {
         if (auto reason = missing_net_privileges(); !reason.empty())
             GTEST_SKIP() << reason;
         if (::access("/usr/bin/curl", X_OK) != 0 || ::access("/usr/bin/python3", X_OK) != 0 || ::access("/usr/bin/ping", X_OK) != 0)
             GTEST_SKIP() << "needs curl, python3 and ping (scripts/install-deps.sh installs them)";
         m_nic = test_nic(subnet);
-        auto toml = fmt::format("mode = \"{}\"\nmount = \"{}\"\ncontrol = \"{}\"\ndisk = []\n"
+        auto toml = fmt::format("mode = \"{}\"\nmount = \"{}\"\ncontrol = \"{}\"\n{}\ndisk = []\n"
                                 "[[nic]]\nname = \"nic0\"\nnamespace = \"{}\"\ninterface = \"{}\"\naddress = \"{}.1/24\"\n"
                                 "peers = \"{}.2/24,{}.3/24\"\npeer_namespace = \"{}\"\nlink_delay_ms = 100\n",
-            mode, m_dir.file("disks"), m_dir.file("control.sock"), m_nic.net_namespace, m_nic.interface, subnet, subnet, subnet,
+            mode, m_dir.file("disks"), m_dir.file("control.sock"), extra, m_nic.net_namespace, m_nic.interface, subnet, subnet, subnet,
             m_nic.peer_namespace);
         auto config = machine_config(toml);
         config.isolation.agent = "";

@@ -4,7 +4,8 @@
 // kernel lives, the tracker released everything, a new net device gets an
 // interface of the same name and address, and ping works again); a NIC left
 // dead is caught by the end-to-end receive check. Native mode: the same
-// fault takes the kernel down.
+// fault takes the kernel down. A driver gone quiet (no crash) is caught by
+// the watchdog's receive stall and transmit timeout checks, each on its own.
 
 #include "NetMachine.h"
 
@@ -72,6 +73,61 @@ INSTANTIATE_TEST_SUITE_P(Faults, NetRecovery,
         std::ranges::replace(name, '-', '_');
         return name;
     });
+
+// A driver that goes quiet without crashing: one poll skipped (it returns
+// without cleaning a ring or unmasking its interrupts, as a driver that lost
+// track of its NIC would) leaves the NIC dead. Only the watchdog can tell,
+// by what stops moving: the receive path (the NIC takes frames for us and the
+// driver delivers none) or, with that check off, the transmit queue (the ring
+// fills, the queue stops and nothing wakes it).
+class NetWatchdog : public test::NetMachine {
+protected:
+    nlohmann::json recovered_failure()
+    {
+        auto restarted = test::wait_until(std::chrono::seconds(20), [&] {
+            auto failures = control({ { "command", "failures" } });
+            return !failures["failures"].empty() && failures["failures"][0].value("outcome", std::string()) == "restarted";
+        });
+        EXPECT_TRUE(restarted) << "the driver was not restarted: " << control({ { "command", "failures" } }).dump();
+        auto failures = control({ { "command", "failures" } })["failures"];
+        return failures.empty() ? nlohmann::json::object() : failures[0];
+    }
+
+    void expect_path_back()
+    {
+        ASSERT_TRUE(wait_for_interface()) << "nic0 did not come back";
+        auto status = run({ "ping", "-c", "3", "-i", "0.2", "-W", "2", peer_address(0) });
+        EXPECT_TRUE(status.success()) << "ping after recovery: " << status.describe();
+    }
+};
+
+TEST_F(NetWatchdog, ReceiveStall_IsRecovered)
+{
+    boot("nooks", "tx_timeout_ms = 0\nrx_stall_ms = 800");
+    auto armed = control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "skip-init" }, { "entry", "napi_poll" }, { "after", 2 } });
+    ASSERT_TRUE(armed.value("ok", false)) << armed.dump();
+    // The peer's replies keep arriving at the NIC after the skipped poll.
+    (void)run({ "ping", "-c", "15", "-i", "0.2", "-W", "1", peer_address(0) });
+    auto failure = recovered_failure();
+    EXPECT_EQ(failure.value("cause", std::string()), "livelock") << failure.dump();
+    EXPECT_NE(failure.value("message", std::string()).find("the driver delivered none"), std::string::npos) << failure.dump();
+    expect_path_back();
+}
+
+TEST_F(NetWatchdog, TransmitTimeout_IsRecovered)
+{
+    boot("nooks", "tx_timeout_ms = 800\nrx_stall_ms = 0");
+    // The peer's address resolved first: frames go out without waiting for an answer.
+    ASSERT_TRUE(run({ "ping", "-c", "1", "-W", "2", peer_address(0) }).success());
+    auto armed = control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "skip-init" }, { "entry", "napi_poll" }, { "after", 2 } });
+    ASSERT_TRUE(armed.value("ok", false)) << armed.dump();
+    // More frames than the transmit ring holds, none of them ever cleaned.
+    (void)run({ "ping", "-c", "600", "-i", "0.002", "-W", "1", peer_address(0) });
+    auto failure = recovered_failure();
+    EXPECT_EQ(failure.value("cause", std::string()), "livelock") << failure.dump();
+    EXPECT_NE(failure.value("message", std::string()).find("transmit queue"), std::string::npos) << failure.dump();
+    expect_path_back();
+}
 
 // Native mode: the same driver fault is a kernel fault.
 TEST(NetNativeCrash, FaultInPollTakesKernelDown)

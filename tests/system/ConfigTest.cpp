@@ -91,6 +91,8 @@ mount = "/mnt/nooks"
 log_level = "debug"
 fuse_threads = 8
 request_timeout_ms = 1234
+tx_timeout_ms = 700
+rx_stall_ms = 0
 [[disk]]
 name = "data"
 image = "/srv/disk1.img"
@@ -112,6 +114,8 @@ peer_namespace = "far"
     EXPECT_EQ(config.log_level, "debug");
     EXPECT_EQ(config.fuse_threads, 8u);
     EXPECT_EQ(config.request_timeout_ms, 1234u);
+    EXPECT_EQ(config.tx_timeout_ms, 700u);
+    EXPECT_EQ(config.rx_stall_ms, 0u);
     ASSERT_EQ(config.devices.size(), 2u);
     EXPECT_EQ(config.devices[0].name, "data");
     EXPECT_EQ(config.devices[0].driver, "/opt/nkdisk.so");

@@ -17,9 +17,10 @@ public:
     std::string_view name() const override { return NetLayer::class_name; }
     DeviceKinds device_kinds() const override { return { &m_nic }; }
 
-    Result<std::unique_ptr<DriverClass>> create_class(Config const&) const override
+    Result<std::unique_ptr<DriverClass>> create_class(Config const& config) const override
     {
-        return std::make_unique<NetLayer>(NetLayer::Options {});
+        return std::make_unique<NetLayer>(NetLayer::Options { .tx_timeout = std::chrono::milliseconds(config.tx_timeout_ms),
+            .rx_stall_timeout = std::chrono::milliseconds(config.rx_stall_ms) });
     }
 
     // The net shadow driver is not written yet: shadow mode recovers net
