@@ -65,8 +65,10 @@ std::string ratio(std::optional<Summary> const& value, std::optional<Summary> co
 std::vector<std::string> report_modes(NetBenchOptions const& options)
 {
     auto modes = options.modes;
-    if (options.ceiling)
+    if (options.ceiling) {
+        modes.push_back("forwarder");
         modes.push_back("veth");
+    }
     return modes;
 }
 
@@ -81,8 +83,10 @@ std::string net_report_markdown(NetBenchOptions const& options, NetRunInfo const
                        "host on its wire; each workload runs {} s after a 1 s warm-up. The application (the iperf3 client, nginx) runs on the "
                        "kernel's side of the NIC, its counterpart (the iperf3 server, wrk with {} connections) on the peer, so every frame "
                        "crosses the driver. CPU is the kernel process tree's user + system time during the measurement (the kernel, the "
-                       "emulated NIC and wire, and the driver's protection domain); the applications' own CPU is not in it. `veth` is the "
-                       "same workload over a veth pair between two namespaces: Linux alone, the ceiling of this machine.\n\n",
+                       "emulated NIC and wire, and the driver's protection domain); the applications' own CPU is not in it. Two ceilings: "
+                       "`forwarder` is the same TAP-to-TAP path through a trivial forwarder (a thread per direction copying frames from "
+                       "one TAP to the other; its CPU is charged like the kernel's), and `veth` a veth pair between two namespaces (Linux "
+                       "alone).\n\n",
         options.repetitions, options.seconds, options.connections);
     auto modes = report_modes(options);
     for (auto workload : options.workloads) {
@@ -103,13 +107,13 @@ std::string net_report_markdown(NetBenchOptions const& options, NetRunInfo const
                 table.add_row({ mode, "did not run", "", "", "", "", "" });
                 continue;
             }
-            bool ceiling = mode == "veth";
+            bool ceiling = mode == "veth"; // Linux alone: no CPU of ours to charge
             auto cpu = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.cpu_percent(); }));
             auto per_unit = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.cpu_us_per_unit(); }));
             auto crossings = summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.crossings_per_second(); }));
             std::vector<std::string> row { mode, with_range(value, web ? "{:.0f}" : "{:.0f}"), ratio(value, native_value),
                 ceiling ? "—" : with_range(cpu, "{:.0f}"), ceiling ? "—" : with_range(per_unit, "{:.0f}"), ceiling ? "—" : ratio(per_unit, native_cpu),
-                mode == "native" || ceiling ? "—" : with_range(crossings, "{:.0f}") };
+                mode == "native" || mode == "forwarder" || ceiling ? "—" : with_range(crossings, "{:.0f}") };
             if (web) {
                 row.push_back(with_range(summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.latency_p50_us; })), "{:.0f}"));
                 row.push_back(with_range(summarize(collect(boots, mode, workload, [](NetSample const& s) { return s.latency_p99_us; })), "{:.0f}"));
@@ -117,6 +121,16 @@ std::string net_report_markdown(NetBenchOptions const& options, NetRunInfo const
             table.add_row(std::move(row));
         }
         out += table.markdown() + "\n";
+        auto forwarder = summarize(collect(boots, "forwarder", workload, [](NetSample const& s) { return s.value; }));
+        if (native_value && forwarder && forwarder->median > 0) {
+            out += fmt::format("Native at {:.2f} of the forwarder's ceiling{}.\n\n", native_value->median / forwarder->median,
+                std::ranges::find(options.modes, "nooks") != options.modes.end()
+                    ? fmt::format(", nooks at {:.2f}", summarize(collect(boots, "nooks", workload, [](NetSample const& s) { return s.value; }))
+                                                            .value_or(Summary {})
+                                                            .median
+                            / forwarder->median)
+                    : std::string());
+        }
     }
     std::string problems;
     for (auto const& boot : boots) {

@@ -4,6 +4,7 @@
 #include "../block/CpuTime.h"
 #include "../block/KernelLauncher.h"
 #include "NetWorkloads.h"
+#include "TapForwarder.h"
 #include "base/Clock.h"
 #include "base/ScopeGuard.h"
 #include "harness/Command.h"
@@ -25,6 +26,7 @@ std::string namespace_name(char const* role) { return fmt::format("nkb{}-{}", ::
 
 constexpr char const* kernel_subnet = "10.81.0";
 constexpr char const* veth_subnet = "10.82.0";
+constexpr char const* forwarder_subnet = "10.83.0";
 
 Result<nlohmann::json> control(std::string const& nooks, std::string const& socket, std::string const& command)
 {
@@ -75,10 +77,12 @@ Result<void> run_workloads(NetBenchOptions const& options, NetSides const& sides
     auto workloads = TRY(NetWorkloads::start(sides, options, dir));
     for (auto workload : options.workloads) {
         auto sample = TRY(workloads->measure(workload, probe));
-        progress.line("{} {:<8} {:>9.1f} {:<6}  CPU {:>5.1f}%  {:>7.1f} µs/{}  {:>8.0f} crossings/s{}", prefix, workload_id(workload), sample.value,
-            workload_unit(workload), sample.cpu_percent(), sample.cpu_us_per_unit(), workload == NetWorkload::Web ? "req" : "MB",
-            sample.crossings_per_second(),
-            workload == NetWorkload::Web ? fmt::format("  p50 {:.0f} µs p99 {:.0f} µs", sample.latency_p50_us, sample.latency_p99_us) : "");
+        bool web = workload == NetWorkload::Web;
+        auto cost = probe.cpu_seconds ? fmt::format("  CPU {:>5.1f}%  {:>7.1f} µs/{}", sample.cpu_percent(), sample.cpu_us_per_unit(), web ? "req" : "MB")
+                                      : std::string("  (no kernel: Linux alone)");
+        auto crossings = probe.crossings ? fmt::format("  {:>8.0f} crossings/s", sample.crossings_per_second()) : std::string();
+        progress.line("{} {:<8} {:>9.1f} {:<6}{}{}{}", prefix, workload_id(workload), sample.value, workload_unit(workload), cost, crossings,
+            web ? fmt::format("  p50 {:.0f} µs p99 {:.0f} µs", sample.latency_p50_us, sample.latency_p99_us) : "");
         boot.samples.push_back(sample);
     }
     return {};
@@ -164,6 +168,30 @@ NetBoot run_veth_ceiling(NetBenchOptions const& options, unsigned repetition, Pr
         TRY(harness::run_checked({ "ip", "-n", sides.peer_namespace, "link", "set", "vb1", "up" }));
         TRY(wait_for_path(sides, "vb0", nullptr));
         return run_workloads(options, sides, NetProbe {}, dir, prefix, boot, progress);
+    }();
+    if (!ran) {
+        boot.error = ran.error().message();
+        progress.line("{} failed: {}", prefix, boot.error);
+        return boot;
+    }
+    boot.ok = true;
+    return boot;
+}
+
+NetBoot run_forwarder_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress)
+{
+    NetBoot boot { .mode = "forwarder", .repetition = repetition };
+    auto prefix = fmt::format("rep {}/{} {:<7}", repetition, options.repetitions, "forwarder");
+    auto dir = fmt::format("{}/{}-forwarder", options.work_dir, repetition);
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    NetSides sides { namespace_name("fa"), fmt::format("{}.1", forwarder_subnet), namespace_name("fb"), fmt::format("{}.2", forwarder_subnet) };
+    auto ran = [&]() -> Result<void> {
+        auto forwarder = TRY(TapForwarder::start(
+            { sides.app_namespace, sides.app_address + "/24", sides.peer_namespace, sides.peer_address + "/24" }));
+        TRY(wait_for_path(sides, "nkf0", nullptr));
+        NetProbe probe { [&forwarder] { return forwarder->cpu_seconds(); }, {} };
+        return run_workloads(options, sides, probe, dir, prefix, boot, progress);
     }();
     if (!ran) {
         boot.error = ran.error().message();

@@ -14,5 +14,8 @@ namespace nk::bench {
 
 NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, unsigned repetition, Interrupts& interrupts, Progress& progress);
 NetBoot run_veth_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress);
+// The ceiling of the emulated path: TAP to TAP through a trivial forwarder
+// (TapForwarder), its CPU charged like the kernel's.
+NetBoot run_forwarder_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress);
 
 } // namespace nk::bench

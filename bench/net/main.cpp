@@ -90,7 +90,7 @@ int run(int argc, char** argv)
     app.add_option("--repetitions", options.repetitions, "Boots per mode (default: 3)")->check(CLI::Range(1, 100));
     app.add_option("--seconds", options.seconds, "Seconds per measurement (default: 5)")->check(CLI::Range(1.0, 600.0));
     app.add_option("--connections", options.connections, "wrk's open connections (default: 16)")->check(CLI::Range(1, 1024));
-    app.add_flag("--no-ceiling", no_ceiling, "Do not measure the veth pair");
+    app.add_flag("--no-ceiling", no_ceiling, "Do not measure the ceilings (the TAP-to-TAP forwarder, the veth pair)");
     app.add_flag("--quick", quick, "The short form for CI: 1 repetition of 2 s per workload");
     app.add_option("--driver", options.driver, "Net driver file (default: nknet.so next to nooks)");
     app.add_option("--work-dir", options.work_dir, "Where logs and the programs' reports go (default: a new directory in /tmp)");
@@ -165,6 +165,8 @@ int run(int argc, char** argv)
                 break;
             boots.push_back(run_net_boot(options, mode, repetition, interrupts, progress));
         }
+        if (options.ceiling && !interrupts.requested())
+            boots.push_back(run_forwarder_ceiling(options, repetition, progress));
         if (options.ceiling && !interrupts.requested())
             boots.push_back(run_veth_ceiling(options, repetition, progress));
     }
