@@ -53,7 +53,7 @@ protected:
             mode, m_dir.file("disks"), m_dir.file("control.sock"), extra, m_nic.net_namespace, m_nic.interface, subnet, subnet, subnet,
             m_nic.peer_namespace);
         auto config = machine_config(toml);
-        config.isolation.agent = "";
+        config.isolation.agent = m_agent_socket; // none unless the test runs one
         auto booted = System::boot(config);
         ASSERT_TRUE(booted) << booted.error().message();
         m_system = std::move(*booted);
@@ -114,6 +114,7 @@ protected:
     }
 
     TempDir m_dir;
+    std::string m_agent_socket; // set before boot() to use a `nooks agent`
     TestNic m_nic;
     std::unique_ptr<System> m_system;
     std::vector<PeerHost*> m_peers;
