@@ -39,6 +39,28 @@ void Napi::disable(bool wait)
         m_idle.wait(lock, [this]() NK_REQUIRES(m_mutex) { return !m_running; });
 }
 
+void Napi::retire()
+{
+    MutexLocker lock(m_mutex);
+    m_enabled = false;
+    m_scheduled = false;
+    m_missed = false;
+    m_idle.wait(lock, [this]() NK_REQUIRES(m_mutex) { return !m_running; });
+    m_retired = true;
+}
+
+bool Napi::reuse(std::unique_ptr<NapiPoller>& poller, int weight)
+{
+    MutexLocker lock(m_mutex);
+    if (!m_retired || m_running)
+        return false;
+    m_retired = false;
+    m_poller = std::move(poller);
+    m_weight = weight;
+    m_stats = {};
+    return true;
+}
+
 void Napi::schedule()
 {
     {
@@ -124,8 +146,8 @@ void Napi::run()
 std::string Napi::describe() const
 {
     MutexLocker lock(m_mutex);
-    return fmt::format("napi {}{}{}{}, {} polls, {} schedules", m_enabled ? "enabled" : "disabled", m_scheduled ? " scheduled" : "",
-        m_running ? " running" : "", m_missed ? " missed" : "", m_stats.polls, m_stats.schedules);
+    return fmt::format("napi {}{}{}{}, {} polls, {} schedules", m_retired ? "deleted" : m_enabled ? "enabled" : "disabled",
+        m_scheduled ? " scheduled" : "", m_running ? " running" : "", m_missed ? " missed" : "", m_stats.polls, m_stats.schedules);
 }
 
 Napi::Stats Napi::stats() const

@@ -21,7 +21,10 @@
 //
 // Lifetime: owned by its net device, which lives (dead, once unregistered)
 // until the net layer is destroyed; queued softirqs may name a context after
-// its device died, and find it disabled.
+// its device died, and find it disabled. A deleted context (nk_napi_del) is
+// retired, not freed (a softirq queued on another thread may still name it):
+// the device's next nk_napi_add takes it again, so a driver that adds its
+// context at open and deletes it at stop keeps one, however often it cycles.
 
 #include "base/Error.h"
 #include "base/Mutex.h"
@@ -59,6 +62,11 @@ public:
     // the poll itself); without, a running poll finishes on its own.
     void disable(bool wait = true);
     void schedule();
+    // nk_napi_del: disabled, a running poll waited for, then free to be taken again.
+    void retire();
+    // Takes a retired, idle context for a new nk_napi_add (taking `poller`
+    // from the caller); false, leaving `poller` alone, if it is not one.
+    bool reuse(std::unique_ptr<NapiPoller>& poller, int weight);
     // From the poll: true if the driver should unmask its interrupts now.
     bool complete_done(int work_done);
 
@@ -80,8 +88,11 @@ private:
     void run();
 
     NetDevice& m_device;
+    // Replaced only by reuse(), under m_mutex while retired and idle: a poll
+    // reads them after it marked itself running.
     std::unique_ptr<NapiPoller> m_poller;
     int m_weight;
+    bool m_retired NK_GUARDED_BY(m_mutex) { false };
 
     mutable Mutex m_mutex;
     ConditionVariable m_idle;

@@ -407,10 +407,14 @@ void NetDevice::update_hw_stats(nk_net_hw_stats const& stats)
 Napi& NetDevice::add_napi(std::unique_ptr<NapiPoller> poller, int weight)
 {
     MutexLocker lock(m_napi_mutex);
+    for (auto const& napi : m_napis) {
+        if (napi->reuse(poller, weight))
+            return *napi;
+    }
     return *m_napis.emplace_back(std::make_unique<Napi>(*this, std::move(poller), weight));
 }
 
-void NetDevice::del_napi(Napi& napi) { napi.disable(); }
+void NetDevice::del_napi(Napi& napi) { napi.retire(); }
 
 std::string NetDevice::describe_napis() const
 {

@@ -232,5 +232,35 @@ TEST_F(NapiTest, Disable_WaitsForRunningPoll)
     EXPECT_EQ(poller->polls.load(), 1);
 }
 
+// A driver that adds its context at open and deletes it at stop keeps one
+// context, however often it goes down and up: a deleted context is taken
+// again by the next add, with the new poll function and weight.
+TEST_F(NapiTest, DeleteThenAdd_TakesTheContextAgain)
+{
+    auto& first = add([](Napi&, int) -> Result<int> { return 0; });
+    first.enable();
+    device.del_napi(first);
+    int second_polls = 0;
+    auto& second = add(
+        [&](Napi& n, int budget) -> Result<int> {
+            ++second_polls;
+            EXPECT_EQ(budget, 8);
+            n.complete_done(0);
+            return 0;
+        },
+        8);
+    EXPECT_EQ(&second, &first);
+    EXPECT_EQ(second.weight(), 8);
+    // Taken again disabled, with its counts from zero; the new poll function runs.
+    EXPECT_EQ(second.describe().rfind("napi disabled,", 0), 0u) << second.describe();
+    second.enable();
+    interrupt(second);
+    EXPECT_EQ(second_polls, 1);
+    EXPECT_EQ(second.stats().polls, 1u);
+    // A context in use is not taken: a second add makes a second context.
+    auto& third = add([](Napi&, int) -> Result<int> { return 0; });
+    EXPECT_NE(&third, &second);
+}
+
 } // namespace
 } // namespace nk
