@@ -5,6 +5,7 @@
 #include "base/Clock.h"
 #include "classes/block/Disk.h"
 #include "kernel/Kernel.h"
+#include "kernel/KernelTestSupport.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -15,16 +16,7 @@
 namespace nk {
 namespace {
 
-class TestModule final : public Module {
-public:
-    explicit TestModule(Kernel& kernel)
-        : Module(kernel, "test", "", "")
-    {
-    }
-    Result<void> start() override { return {}; }
-    void stop() override { }
-    Isolation isolation() const override { return Isolation::Native; }
-};
+using test::TestModule;
 
 // Records every batch; answers queue_rq from a script (default OK).
 class ScriptedPort final : public BlockDriverPort {
