@@ -88,6 +88,9 @@ std::string net_report_markdown(NetBenchOptions const& options, NetRunInfo const
                        "one TAP to the other; its CPU is charged like the kernel's), and `veth` a veth pair between two namespaces (Linux "
                        "alone).\n\n",
         options.repetitions, options.seconds, options.connections);
+    if (std::ranges::find(options.modes, "shadow") != options.modes.end())
+        out += "Note: the net class has no shadow driver yet; in shadow mode a net driver is isolated and recovered as in nooks mode, "
+               "so the shadow rows measure nooks again.\n\n";
     auto modes = report_modes(options);
     for (auto workload : options.workloads) {
         bool web = workload == NetWorkload::Web;
