@@ -119,7 +119,7 @@ Result<void> read_top_level(Config& config, ConfigTable const& top)
 
 Result<void> read_isolation(Config::Isolation& isolation, ConfigTable const& table)
 {
-    TRY(table.allow_only({ "channels", "heap_size", "livelock_ms", "poll_us", "user", "max_objects", "agent", "agent_timeout_ms" }));
+    TRY(table.allow_only({ "channels", "heap_size", "livelock_ms", "poll_us", "pin_workers", "user", "max_objects", "agent", "agent_timeout_ms" }));
     auto integer = [&](char const* key, int64_t low, int64_t high, uint64_t fallback) -> Result<uint64_t> {
         return static_cast<uint64_t>(TRY(table.integer(key, low, high)).value_or(static_cast<int64_t>(fallback)));
     };
@@ -127,6 +127,7 @@ Result<void> read_isolation(Config::Isolation& isolation, ConfigTable const& tab
     isolation.heap_size = TRY(table.size("heap_size", 1ull << 20, 8ull << 30, 4096)).value_or(isolation.heap_size);
     isolation.livelock_ms = TRY(integer("livelock_ms", 10, 600'000, isolation.livelock_ms));
     isolation.poll_us = TRY(integer("poll_us", 0, 10'000, isolation.poll_us));
+    isolation.pin_workers = TRY(table.boolean("pin_workers")).value_or(isolation.pin_workers);
     isolation.user = TRY(table.string("user")).value_or(isolation.user);
     isolation.max_objects = TRY(integer("max_objects", 16, 1'000'000, isolation.max_objects));
     isolation.agent = TRY(table.string("agent")).value_or(isolation.agent);

@@ -20,6 +20,7 @@
 //   heap_size = "64MiB"             # the driver's memory in its domain
 //   livelock_ms = 3000              # a call into the driver that takes longer is a failure
 //   poll_us = 50                    # a domain worker looks for the next call this long before it sleeps (0: never)
+//   pin_workers = true              # each domain worker runs on one CPU (false: the host schedules them anywhere)
 //   user = "nobody"                 # the unprivileged user domains run as
 //   max_objects = 1024              # kernel objects a driver may hold (more: too many resources)
 //   agent = "/run/nooks/agent.sock" # the user-mode agent's socket ("" : built-in policy only)
@@ -76,6 +77,7 @@ struct Config {
         uint64_t heap_size { 64ull << 20 };
         uint64_t livelock_ms { 3000 };
         uint64_t poll_us { 50 };
+        bool pin_workers { true };
         std::string user { "nobody" };
         uint64_t max_objects { 1024 };
         std::string agent { "/run/nooks/agent.sock" };

@@ -97,6 +97,7 @@ Result<IsolationOptions> isolation_options(Config const& config)
     options.geometry.heap_size = config.isolation.heap_size;
     options.livelock_ns = config.isolation.livelock_ms * 1'000'000ull;
     options.poll_ns = static_cast<uint32_t>(config.isolation.poll_us * 1'000); // poll_us <= 10000
+    options.pin_workers = config.isolation.pin_workers;
     options.max_objects = config.isolation.max_objects;
     auto launcher = default_domain_launcher();
     if (::access(launcher.c_str(), X_OK) != 0)

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace nk {
 namespace {
@@ -54,6 +55,41 @@ TEST_F(Domain, Process_Confined)
         EXPECT_EQ(status_field(pid, "Uid"), "65534\t65534\t65534\t65534");
         EXPECT_EQ(status_field(pid, "Groups"), "");
     }
+}
+
+// The CPUs each thread of `pid` may run on ("0", "0-1"...), by thread.
+std::vector<std::string> allowed_cpus_of_threads(int pid)
+{
+    std::vector<std::string> allowed;
+    for (auto const& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+        std::ifstream status(task.path() / "status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.rfind("Cpus_allowed_list:", 0) == 0)
+                allowed.push_back(line.substr(line.find_first_not_of(" \t", 18)));
+        }
+    }
+    return allowed;
+}
+
+// Pinned (the default), each worker may run on one CPU only; unpinned
+// (isolation.pin_workers = false), every thread may run on any CPU the
+// kernel may.
+TEST_F(Domain, Workers_PinnedUnlessAskedNotTo)
+{
+    if (std::thread::hardware_concurrency() < 2)
+        GTEST_SKIP() << "one CPU: pinned and unpinned look the same";
+    auto pinned = allowed_cpus_of_threads(pid);
+    auto single = std::ranges::count_if(pinned, [](std::string const& cpus) { return cpus.find_first_of("-,") == std::string::npos; });
+    EXPECT_GE(single, 8) << "8 channels, 8 pinned workers: " << fmt::format("{}", fmt::join(pinned, " "));
+
+    test::TempDir other;
+    auto unpinned_machine = test::TestMachine::boot(other, { .backend = test::Backend::Process, .pin_workers = false });
+    ASSERT_NE(unpinned_machine, nullptr);
+    auto unpinned = allowed_cpus_of_threads(unpinned_machine->isolated()->domain().pid());
+    auto mine = allowed_cpus_of_threads(::getpid()).front();
+    for (auto const& cpus : unpinned)
+        EXPECT_EQ(cpus, mine) << fmt::format("{}", fmt::join(unpinned, " "));
 }
 
 // The domain holds no descriptor beyond stdin/stdout/stderr: the shared memory

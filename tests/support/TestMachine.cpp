@@ -25,6 +25,7 @@ std::unique_ptr<TestMachine> TestMachine::boot(TempDir const& dir, Options optio
     config->isolation.livelock_ms = options.livelock_ms;
     config->isolation.channels = options.channels;
     config->isolation.poll_us = options.poll_ns / 1000;
+    config->isolation.pin_workers = options.pin_workers;
     auto machine = std::unique_ptr<TestMachine>(new TestMachine);
     auto booted = System::boot(*config, { .mount_frontends = false, .recover = false }, test_catalog());
     if (!booted) {

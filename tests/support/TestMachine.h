@@ -31,6 +31,7 @@ public:
         uint64_t livelock_ms { 500 };
         unsigned channels { 8 };
         uint32_t poll_ns { 50'000 }; // IsolationOptions::poll_ns
+        bool pin_workers { true };   // IsolationOptions::pin_workers
         bool tick { false };         // also an NKTICK clock, tick0 (nktest runs it at 1 kHz)
     };
 

@@ -268,6 +268,9 @@ TEST(Config, Parse_IsolationPoll)
     EXPECT_EQ(parse_ok("").isolation.poll_us, 50u);
     EXPECT_EQ(parse_ok("[isolation]\npoll_us = 0").isolation.poll_us, 0u);
     EXPECT_EQ(parse_ok("[isolation]\npoll_us = 200").isolation.poll_us, 200u);
+    EXPECT_TRUE(parse_ok("").isolation.pin_workers);
+    EXPECT_FALSE(parse_ok("[isolation]\npin_workers = false").isolation.pin_workers);
+    expect_rejected("[isolation]\npin_workers = 1", "'isolation.pin_workers'");
     expect_rejected("[isolation]\npoll_us = -1", "'isolation.poll_us'");
     expect_rejected("[isolation]\npoll_us = 10001", "'isolation.poll_us'");
     expect_rejected("[isolation]\npoll_us = \"50\"", "'isolation.poll_us'");

@@ -128,6 +128,10 @@ struct Bootstrap {
 };
 
 constexpr uint32_t bootstrap_flag_no_seccomp = 0x1; // tests of the runtime only
+// The workers are not pinned to their channels' CPUs. Pinned, a hand-off stays
+// on one CPU, but a worker whose CPU is busy with another program waits for
+// its turn there (measured: nooks/native fell to 0.1 under one busy loop).
+constexpr uint32_t bootstrap_flag_unpinned = 0x2;
 
 enum class DomainState : uint32_t {
     Starting = 0,

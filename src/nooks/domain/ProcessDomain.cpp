@@ -117,7 +117,7 @@ Result<void> ProcessDomain::start(std::string const& driver_path)
     bootstrap.driver_fd = 5;
     bootstrap.kernel_area_fd = 3;
     bootstrap.domain_area_fd = 4;
-    bootstrap.flags = m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp;
+    bootstrap.flags = (m_options.seccomp ? 0 : abi::bootstrap_flag_no_seccomp) | (m_options.pin_workers ? 0 : abi::bootstrap_flag_unpinned);
     bootstrap.worker_poll_ns = m_options.worker_poll_ns;
     if (auto const& injection = m_options.injection) {
         bootstrap.injection = *injection;

@@ -27,6 +27,7 @@ public:
         uint32_t gid { 65534 };
         bool seccomp { true };
         uint32_t worker_poll_ns { 50'000 }; // see abi::Bootstrap::worker_poll_ns
+        bool pin_workers { true };          // see abi::bootstrap_flag_unpinned
         std::chrono::milliseconds start_timeout { std::chrono::seconds(10) };
         // Armed in the domain before the first call.
         std::optional<abi::InjectionSpec> injection; // armed before the driver's first call

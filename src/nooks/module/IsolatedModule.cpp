@@ -36,6 +36,7 @@ Result<std::unique_ptr<IsolatedModule>> IsolatedModule::load(Kernel& kernel, std
         .gid = options.gid,
         .seccomp = options.seccomp,
         .worker_poll_ns = options.poll_ns,
+        .pin_workers = options.pin_workers,
         .injection = options.injection }));
     module->m_wrappers = std::make_unique<KernelWrappers>(*module);
     auto* raw = module.get();

@@ -40,6 +40,7 @@ struct IsolationOptions {
     // the domain's worker looking for the next call, a kernel thread for the answer
     // of a worker on its CPU. 0: both sleep at once.
     uint32_t poll_ns { 50'000 };
+    bool pin_workers { true }; // each domain worker on the CPU of its channel
     uint32_t uid { 65534 };
     uint32_t gid { 65534 };
     bool seccomp { true };

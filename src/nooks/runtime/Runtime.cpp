@@ -84,7 +84,8 @@ bool Runtime::start_workers()
             m_kernel_area + abi::kernel_channels_offset + index * abi::channel_size);
         CPU_SET(kernel_channel->cpu % std::max(1u, m_bootstrap->cpu_count), &cpus);
         // Pinned next to the kernel threads that use this channel: hand-offs stay on one CPU.
-        pthread_attr_setaffinity_np(&attributes, sizeof(cpus), &cpus);
+        if ((m_bootstrap->flags & abi::bootstrap_flag_unpinned) == 0)
+            pthread_attr_setaffinity_np(&attributes, sizeof(cpus), &cpus);
         pthread_t thread {};
         struct Start {
             Runtime* runtime;
