@@ -13,6 +13,7 @@
 #include "nooks/module/IsolatedModule.h"
 
 #include <csignal>
+#include <fstream>
 #include <cstring>
 #include <sys/mount.h>
 
@@ -160,6 +161,17 @@ TEST(NetNativeCrash, FaultInPollTakesKernelDown)
     (void)NamespaceProcess::run(*ns, { "ping", "-c", "5", "-i", "0.2", "-W", "1", "10.80.0.2" }, std::chrono::seconds(20));
     ASSERT_TRUE(kernel->wait_exit(std::chrono::seconds(20))) << "the kernel survived a native driver fault";
     EXPECT_EQ(kernel->exit_description(), fmt::format("killed by signal {} ({})", SIGSEGV, strsignal(SIGSEGV)));
+    // The dead kernel's FUSE mount goes with it (auto_unmount), not left for someone to find.
+    auto mounted = [&] {
+        std::ifstream mounts("/proc/mounts");
+        std::string line;
+        while (std::getline(mounts, line)) {
+            if (line.find(" " + dir.file("disks") + " ") != std::string::npos)
+                return true;
+        }
+        return false;
+    };
+    EXPECT_TRUE(test::wait_until(std::chrono::seconds(5), [&] { return !mounted(); })) << dir.file("disks") << " is still mounted";
 }
 
 } // namespace

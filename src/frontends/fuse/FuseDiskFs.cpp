@@ -412,7 +412,10 @@ Result<std::unique_ptr<FuseDiskFs>> FuseDiskFs::mount(BlockLayer& block, Options
         return make_error(ErrorCode::InvalidArgument, "fuse: threads must be 1..64");
     auto fs = std::unique_ptr<FuseDiskFs>(new FuseDiskFs(block, std::move(options)));
 
-    std::vector<std::string> arguments { "nooks", "-o", "fsname=nooks,subtype=nooks,default_permissions" };
+    // auto_unmount: fusermount3 watches the session and unmounts when this
+    // process dies (a native driver crash, a SIGKILL), so no dead mount is
+    // left behind for the next user of the directory.
+    std::vector<std::string> arguments { "nooks", "-o", "fsname=nooks,subtype=nooks,default_permissions,auto_unmount" };
     std::vector<char*> argv;
     for (auto& argument : arguments)
         argv.push_back(argument.data());
