@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -144,19 +145,37 @@ NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, un
     return boot;
 }
 
-NetBoot run_veth_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress)
+namespace {
+
+// A ceiling's run: `body` sets its path up (owning what it made until it
+// returns) and runs the workloads through it.
+NetBoot run_ceiling(NetBenchOptions const& options, char const* mode, unsigned repetition, Progress& progress,
+    std::function<Result<void>(std::string const& dir, std::string const& prefix, NetBoot& boot)> const& body)
 {
-    NetBoot boot { .mode = "veth", .repetition = repetition };
-    auto prefix = fmt::format("rep {}/{} {:<7}", repetition, options.repetitions, "veth");
-    auto dir = fmt::format("{}/{}-veth", options.work_dir, repetition);
+    NetBoot boot { .mode = mode, .repetition = repetition };
+    auto prefix = fmt::format("rep {}/{} {:<7}", repetition, options.repetitions, mode);
+    auto dir = fmt::format("{}/{}-{}", options.work_dir, repetition, mode);
     std::error_code error;
     std::filesystem::create_directories(dir, error);
-    NetSides sides { namespace_name("va"), fmt::format("{}.1", veth_subnet), namespace_name("vb"), fmt::format("{}.2", veth_subnet) };
-    ScopeGuard remove([&] {
-        for (auto const& ns : { sides.app_namespace, sides.peer_namespace })
-            (void)harness::run_command({ "ip", "netns", "delete", ns });
-    });
-    auto ran = [&]() -> Result<void> {
+    if (auto ran = body(dir, prefix, boot); !ran) {
+        boot.error = ran.error().message();
+        progress.line("{} failed: {}", prefix, boot.error);
+        return boot;
+    }
+    boot.ok = true;
+    return boot;
+}
+
+} // namespace
+
+NetBoot run_veth_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress)
+{
+    return run_ceiling(options, "veth", repetition, progress, [&](std::string const& dir, std::string const& prefix, NetBoot& boot) -> Result<void> {
+        NetSides sides { namespace_name("va"), fmt::format("{}.1", veth_subnet), namespace_name("vb"), fmt::format("{}.2", veth_subnet) };
+        ScopeGuard remove([&] {
+            for (auto const& ns : { sides.app_namespace, sides.peer_namespace })
+                (void)harness::run_command({ "ip", "netns", "delete", ns });
+        });
         for (auto const& ns : { sides.app_namespace, sides.peer_namespace }) {
             TRY(harness::run_checked({ "ip", "netns", "add", ns }));
             TRY(harness::run_checked({ "ip", "-n", ns, "link", "set", "lo", "up" }));
@@ -168,38 +187,18 @@ NetBoot run_veth_ceiling(NetBenchOptions const& options, unsigned repetition, Pr
         TRY(harness::run_checked({ "ip", "-n", sides.peer_namespace, "link", "set", "vb1", "up" }));
         TRY(wait_for_path(sides, "vb0", nullptr));
         return run_workloads(options, sides, NetProbe {}, dir, prefix, boot, progress);
-    }();
-    if (!ran) {
-        boot.error = ran.error().message();
-        progress.line("{} failed: {}", prefix, boot.error);
-        return boot;
-    }
-    boot.ok = true;
-    return boot;
+    });
 }
 
 NetBoot run_forwarder_ceiling(NetBenchOptions const& options, unsigned repetition, Progress& progress)
 {
-    NetBoot boot { .mode = "forwarder", .repetition = repetition };
-    auto prefix = fmt::format("rep {}/{} {:<7}", repetition, options.repetitions, "forwarder");
-    auto dir = fmt::format("{}/{}-forwarder", options.work_dir, repetition);
-    std::error_code error;
-    std::filesystem::create_directories(dir, error);
-    NetSides sides { namespace_name("fa"), fmt::format("{}.1", forwarder_subnet), namespace_name("fb"), fmt::format("{}.2", forwarder_subnet) };
-    auto ran = [&]() -> Result<void> {
-        auto forwarder = TRY(TapForwarder::start(
-            { sides.app_namespace, sides.app_address + "/24", sides.peer_namespace, sides.peer_address + "/24" }));
+    return run_ceiling(options, "forwarder", repetition, progress, [&](std::string const& dir, std::string const& prefix, NetBoot& boot) -> Result<void> {
+        NetSides sides { namespace_name("fa"), fmt::format("{}.1", forwarder_subnet), namespace_name("fb"), fmt::format("{}.2", forwarder_subnet) };
+        auto forwarder = TRY(TapForwarder::start({ sides.app_namespace, sides.app_address + "/24", sides.peer_namespace, sides.peer_address + "/24" }));
         TRY(wait_for_path(sides, "nkf0", nullptr));
         NetProbe probe { [&forwarder] { return forwarder->cpu_seconds(); }, {} };
         return run_workloads(options, sides, probe, dir, prefix, boot, progress);
-    }();
-    if (!ran) {
-        boot.error = ran.error().message();
-        progress.line("{} failed: {}", prefix, boot.error);
-        return boot;
-    }
-    boot.ok = true;
-    return boot;
+    });
 }
 
 } // namespace nk::bench

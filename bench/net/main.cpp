@@ -6,6 +6,7 @@
 // report compares the modes by their ratios, with the CPU the kernel and the
 // driver's domain spent beside them, and a veth pair as the ceiling.
 
+#include "../block/BenchOptions.h"
 #include "../block/Interrupts.h"
 #include "../block/Machine.h"
 #include "../block/Progress.h"
@@ -33,22 +34,6 @@ int fail(std::string const& message)
 {
     std::fprintf(stderr, "nooks-bench-net: error: %s\n", message.c_str());
     return 1;
-}
-
-std::vector<std::string> split(std::string const& list)
-{
-    std::vector<std::string> items;
-    size_t start = 0;
-    while (start <= list.size()) {
-        auto end = list.find(',', start);
-        auto item = list.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (!item.empty())
-            items.push_back(item);
-        if (end == std::string::npos)
-            break;
-        start = end + 1;
-    }
-    return items;
 }
 
 std::string quoted_arguments(int argc, char** argv)
@@ -91,7 +76,7 @@ int run(int argc, char** argv)
     app.add_option("--seconds", options.seconds, "Seconds per measurement (default: 5)")->check(CLI::Range(1.0, 600.0));
     app.add_option("--connections", options.connections, "wrk's open connections (default: 16)")->check(CLI::Range(1, 1024));
     app.add_flag("--no-ceiling", no_ceiling, "Do not measure the ceilings (the TAP-to-TAP forwarder, the veth pair)");
-    app.add_flag("--quick", quick, "The short form for CI: 1 repetition of 2 s per workload");
+    app.add_flag("--quick", quick, "The short form for CI: 1 repetition of 2 s per workload (unless --repetitions or --seconds say otherwise)");
     app.add_option("--driver", options.driver, "Net driver file (default: nknet.so next to nooks)");
     app.add_option("--work-dir", options.work_dir, "Where logs and the programs' reports go (default: a new directory in /tmp)");
     app.add_flag("--keep", keep, "Keep the work directory");
@@ -99,7 +84,7 @@ int run(int argc, char** argv)
     app.add_option("--json", json_path, "Write every sample as JSON here");
     CLI11_PARSE(app, argc, argv);
 
-    options.modes = split(modes);
+    options.modes = split_list(modes);
     if (options.modes.empty())
         return fail("--modes: no mode given");
     for (auto const& mode : options.modes) {
@@ -107,7 +92,7 @@ int run(int argc, char** argv)
             return fail(fmt::format("--modes: unknown mode '{}' (native, nooks, shadow)", mode));
     }
     options.workloads.clear();
-    for (auto const& name : split(workloads)) {
+    for (auto const& name : split_list(workloads)) {
         if (name == "send")
             options.workloads.push_back(NetWorkload::Send);
         else if (name == "receive")
@@ -120,8 +105,11 @@ int run(int argc, char** argv)
     if (options.workloads.empty())
         return fail("--workloads: no workload given");
     if (quick) {
-        options.repetitions = 1;
-        options.seconds = 2;
+        // The short form's defaults; what was given explicitly stays.
+        if (app.count("--repetitions") == 0)
+            options.repetitions = 1;
+        if (app.count("--seconds") == 0)
+            options.seconds = 2;
     }
     options.ceiling = !no_ceiling;
     if (!options.driver.empty()) {
