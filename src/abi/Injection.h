@@ -48,7 +48,7 @@ struct InjectionSpec {
     uint8_t reserved;
     uint32_t after;     // fire on the Nth matching call (1: the next)
     uint32_t reserved2;
-    uint64_t target;    // class-defined, when has_target (block: the request's first sector)
+    uint64_t target;    // class-defined, when has_target (block: the request's first sector; net: the frame's length at start_xmit)
 };
 
 } // namespace nk::abi

@@ -183,8 +183,8 @@ void add_ctl_command(CLI::App& app, int& result)
         "bad-param-handle, double-free, leak, panic, skip-init; none disarms")->required();
     inject->add_option("--after", flags->after, "Fire on the Nth matching call (default 1: the next)")->check(CLI::Range(1, 1'000'000'000));
     inject->add_option("--entry", flags->entry, "Entry point: blk_queue_rq, irq_handler, blk_ioctl, bus_probe, module_init... (default: any)");
-    inject->add_option("--target,--sector", flags->target,
-        "Only calls with this class-defined target (block: requests starting at this sector)");
+    inject->add_option("--target,--sector,--frame-length", flags->target,
+        "Only calls with this class-defined target (block: requests starting at this sector; net: start_xmit of frames of this length)");
     inject->add_flag("--repeat", flags->repeat, "Fire on every matching call from the Nth on, in every restarted instance too (a deterministic fault); `inject DRIVER none` disarms");
     inject->callback([flags, &result] {
         nlohmann::json request { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry },

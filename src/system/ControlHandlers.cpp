@@ -66,7 +66,8 @@ nlohmann::json module_json(Module& module, RecoveryManager* recovery)
 
 // An inject request as the one form an injection takes (abi::InjectionSpec):
 // fault ("none" disarms), entry, after, target (class-defined; block: the
-// request's first sector, also accepted as "sector"), repeat.
+// request's first sector, also accepted as "sector"; net: a transmitted
+// frame's length, also accepted as "frame_length"), repeat.
 Result<abi::InjectionSpec> injection_from_request(nlohmann::json const& request)
 {
     auto fault_name = request.value("fault", std::string());
@@ -78,7 +79,7 @@ Result<abi::InjectionSpec> injection_from_request(nlohmann::json const& request)
     if (after < 1 || after > 1'000'000'000)
         return make_error(ErrorCode::InvalidArgument, "inject: --after must be 1..1000000000");
     std::optional<uint64_t> target;
-    for (auto const* key : { "target", "sector" }) {
+    for (auto const* key : { "target", "sector", "frame_length" }) {
         if (request.contains(key) && !request[key].is_null()) {
             if (!request[key].is_number_unsigned())
                 return make_error(ErrorCode::InvalidArgument, "inject: --{} must be a non-negative number", key);

@@ -3,7 +3,7 @@
 // driver on an emulated NKNIC, two peer hosts on its wire), its TAP interface
 // in a namespace of the test's own. ping, curl (100 MB from a python3 server,
 // sha256 checked), iperf3 both ways, ssh to a peer's sshd and tcpdump in
-// promiscuous mode run through the driver, in native and nooks mode.
+// promiscuous mode run through the driver, in native, nooks and shadow mode.
 
 #include "NetMachine.h"
 
@@ -143,7 +143,7 @@ TEST_P(NetApps, TcpdumpSeesTrafficBetweenTwoOtherPeers)
     EXPECT_TRUE(test::wait_until(std::chrono::seconds(10), [&] { return (device->rx_mode().flags & NK_NET_RX_PROMISC) == 0; }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, NetApps, ::testing::Values("native", "nooks"));
+INSTANTIATE_TEST_SUITE_P(Modes, NetApps, ::testing::Values("native", "nooks", "shadow"));
 
 } // namespace
 } // namespace nk

@@ -49,6 +49,15 @@ void Napi::retire()
     m_retired = true;
 }
 
+void Napi::abandon()
+{
+    MutexLocker lock(m_mutex);
+    m_enabled = false;
+    m_scheduled = false;
+    m_missed = false;
+    m_retired = true;
+}
+
 bool Napi::reuse(std::unique_ptr<NapiPoller>& poller, int weight)
 {
     MutexLocker lock(m_mutex);

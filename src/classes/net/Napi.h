@@ -64,6 +64,11 @@ public:
     void schedule();
     // nk_napi_del: disabled, a running poll waited for, then free to be taken again.
     void retire();
+    // Its driver failed: disabled and free to be taken again by the device's
+    // next driver (a shadow keeps the device), without waiting for a poll
+    // that runs into the failed driver now (it ends on its own; until it
+    // has, the context is not taken).
+    void abandon();
     // Takes a retired, idle context for a new nk_napi_add (taking `poller`
     // from the caller); false, leaving `poller` alone, if it is not one.
     bool reuse(std::unique_ptr<NapiPoller>& poller, int weight);

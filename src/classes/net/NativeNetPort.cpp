@@ -32,7 +32,7 @@ Result<size_t> NativeNetPort::start_xmit_batch(NetDevice& device, std::span<Fram
     for (size_t i = 0; i < frames.size(); ++i) {
         auto const& frame = *frames[i];
         bool more = i + 1 < frames.size();
-        if (native_inject(m_owner, abi::DriverEntry::net_start_xmit, device.private_data())) {
+        if (native_inject(m_owner, abi::DriverEntry::net_start_xmit, device.private_data(), uint64_t { frame.size() })) {
             answers[i] = NK_NETDEV_TX_OK; // "taken", never sent: what a skipped start_xmit means
             continue;
         }

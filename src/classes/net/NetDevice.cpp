@@ -190,7 +190,7 @@ bool NetDevice::enqueue(std::span<std::byte const> frame)
     if (alive() && up()) {
         MutexLocker lock(m_queue_mutex);
         if (m_queue.size() < m_tx_queue_length) {
-            m_queue.emplace_back(frame.begin(), frame.end());
+            m_queue.push_back({ Frame(frame.begin(), frame.end()), 0 });
             taken = true;
         }
     }
@@ -234,16 +234,33 @@ bool NetDevice::transmit_batch()
 {
     if (!alive() || !up() || queue_stopped())
         return false;
-    std::vector<Frame> batch;
+    auto const retry_limit = m_tx_retry_limit.load(std::memory_order_acquire);
+    std::vector<QueuedFrame> batch;
     size_t left = 0;
+    size_t failed_alone = 0;
     {
         MutexLocker lock(m_queue_mutex);
+        // Frames the driver failed on `retry_limit` times, each time alone: dropped alone.
+        while (retry_limit > 0 && !m_queue.empty() && m_queue.front().failures >= retry_limit) {
+            m_queue.pop_front();
+            ++failed_alone;
+        }
         auto count = std::min(m_queue.size(), max_batch);
+        // A frame in flight at a failure goes alone (suspects are always at
+        // the front: they went back there), so the next failure names it.
+        if (count > 0 && m_queue.front().failures > 0)
+            count = 1;
         for (size_t i = 0; i < count; ++i) {
             batch.push_back(std::move(m_queue.front()));
             m_queue.pop_front();
         }
         left = m_queue.size();
+    }
+    if (failed_alone > 0) {
+        logger()->warn("{}: {} frame(s) made the driver fail {} times, each time alone in flight: dropped", m_name, failed_alone,
+            retry_limit);
+        MutexLocker lock(m_stats_mutex);
+        m_stats.tx_failed_alone += failed_alone;
     }
     if (batch.empty())
         return false;
@@ -257,8 +274,8 @@ bool NetDevice::transmit_batch()
             m_upper->queue_woken();
     }
     std::vector<Frame const*> frames;
-    for (auto const& frame : batch)
-        frames.push_back(&frame);
+    for (auto const& queued : batch)
+        frames.push_back(&queued.frame);
     std::vector<int> answers(batch.size(), NK_NETDEV_TX_BUSY);
     auto attempted = m_port->start_xmit_batch(*this, frames, answers);
     size_t taken = 0;
@@ -271,14 +288,19 @@ bool NetDevice::transmit_batch()
                 break;
             }
             ++taken;
-            bytes += batch[i].size();
+            bytes += batch[i].frame.size();
         }
     }
-    if (attempted && taken < batch.size()) {
-        // Not taken: back to the front of the queue, in order, for the next run.
+    // Not taken (or, with retries, lost with a failed driver): back to the
+    // front of the queue, in order, for the next run.
+    bool retry = !attempted && retry_limit > 0 && alive();
+    if ((attempted && taken < batch.size()) || retry) {
         MutexLocker lock(m_queue_mutex);
-        for (size_t i = batch.size(); i > taken; --i)
+        for (size_t i = batch.size(); i > taken; --i) {
+            if (retry)
+                batch[i - 1].failures++;
             m_queue.push_front(std::move(batch[i - 1]));
+        }
     }
     {
         MutexLocker lock(m_stats_mutex);
@@ -287,7 +309,9 @@ bool NetDevice::transmit_batch()
         m_stats.tx_bytes += bytes;
         if (busy)
             m_stats.tx_busy++;
-        if (!attempted)
+        if (retry)
+            m_stats.tx_retried += batch.size();
+        else if (!attempted)
             m_stats.tx_dropped += batch.size(); // the driver failed with them
     }
     if (!attempted)
@@ -312,10 +336,17 @@ bool NetDevice::transmit_batch()
     return taken == batch.size();
 }
 
+size_t NetDevice::suspects_queued() const
+{
+    MutexLocker lock(m_queue_mutex);
+    return static_cast<size_t>(std::ranges::count_if(m_queue, [](QueuedFrame const& queued) { return queued.failures > 0; }));
+}
+
 void NetDevice::attach_upper(NetUpper* upper)
 {
     MutexLocker lock(m_upper_mutex);
     m_upper = upper;
+    m_upper_carrier = carrier(); // the upper reads it when it attaches
 }
 
 // ---- The driver side ----
@@ -379,9 +410,10 @@ void NetDevice::carrier_on()
         MutexLocker lock(m_stats_mutex);
         m_stats.carrier_changes++;
     }
-    MutexLocker lock(m_upper_mutex);
-    if (m_upper != nullptr)
-        m_upper->carrier_changed(true);
+    // A hold waiting for the link ends with it.
+    if (m_carrier_held.load(std::memory_order_acquire) && m_carrier_hold_deadline_ns.load(std::memory_order_acquire) != 0)
+        release_carrier();
+    tell_upper_carrier();
 }
 
 void NetDevice::carrier_off()
@@ -393,15 +425,66 @@ void NetDevice::carrier_off()
         MutexLocker lock(m_stats_mutex);
         m_stats.carrier_changes++;
     }
+    tell_upper_carrier();
+}
+
+void NetDevice::tell_upper_carrier()
+{
     MutexLocker lock(m_upper_mutex);
-    if (m_upper != nullptr)
-        m_upper->carrier_changed(false);
+    if (m_carrier_held.load(std::memory_order_acquire))
+        return;
+    auto on = carrier();
+    if (m_upper == nullptr || m_upper_carrier == on)
+        return;
+    m_upper_carrier = on;
+    m_upper->carrier_changed(on);
+}
+
+void NetDevice::hold_carrier()
+{
+    m_carrier_hold_deadline_ns.store(0, std::memory_order_release);
+    m_carrier_held.store(true, std::memory_order_release);
+}
+
+void NetDevice::release_carrier()
+{
+    if (!m_carrier_held.exchange(false, std::memory_order_acq_rel))
+        return;
+    m_carrier_hold_deadline_ns.store(0, std::memory_order_release);
+    tell_upper_carrier();
+}
+
+void NetDevice::release_carrier_at(uint64_t deadline_ns)
+{
+    if (carrier()) {
+        release_carrier();
+        return;
+    }
+    m_carrier_hold_deadline_ns.store(std::max<uint64_t>(deadline_ns, 1), std::memory_order_release);
+    if (carrier()) // the link came up meanwhile
+        release_carrier();
+}
+
+void NetDevice::expire_carrier_hold(uint64_t now_ns)
+{
+    auto deadline = m_carrier_hold_deadline_ns.load(std::memory_order_acquire);
+    if (deadline != 0 && now_ns >= deadline && m_carrier_held.load(std::memory_order_acquire)) {
+        logger()->warn("{}: the link did not come back after the driver's restart; the carrier goes off", m_name);
+        release_carrier();
+    }
 }
 
 void NetDevice::update_hw_stats(nk_net_hw_stats const& stats)
 {
     MutexLocker lock(m_stats_mutex);
-    m_stats.hw = stats;
+    m_stats.hw = { m_hw_base.rx_missed + stats.rx_missed, m_hw_base.rx_errors + stats.rx_errors,
+        m_hw_base.tx_errors + stats.tx_errors, m_hw_base.hw_errors + stats.hw_errors };
+}
+
+void NetDevice::carry_hw_stats()
+{
+    MutexLocker lock(m_stats_mutex);
+    m_hw_base = m_stats.hw;
 }
 
 Napi& NetDevice::add_napi(std::unique_ptr<NapiPoller> poller, int weight)

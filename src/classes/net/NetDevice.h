@@ -76,6 +76,8 @@ struct NetDeviceStats {
     uint64_t tx_dropped { 0 };  // refused by the queue (full or down)
     uint64_t tx_busy { 0 };     // answers NK_NETDEV_TX_BUSY
     uint64_t tx_batches { 0 };  // start_xmit batches handed to the driver
+    uint64_t tx_retried { 0 };  // frames of a batch the driver failed on, handed to it again
+    uint64_t tx_failed_alone { 0 }; // frames dropped alone: the driver failed on each of them every time
     uint64_t carrier_changes { 0 };
     nk_net_hw_stats hw {};
 };
@@ -128,6 +130,32 @@ public:
     // Its NAPI contexts' states, for logs ("napi enabled scheduled, ...").
     std::string describe_napis() const;
 
+    // What a shadow driver changes so applications do not see the driver's
+    // failure (src/shadow/net); none of it is used otherwise.
+    //
+    // Transmit retries: with a limit (0, the default, is none), the frames of
+    // a batch the driver failed on go back to the front of the queue instead
+    // of being dropped; each is then handed to the driver alone, and one that
+    // was in flight at `limit` failures is dropped alone (tx_failed_alone),
+    // so a frame that kills the driver every time cannot make a crash loop.
+    void set_tx_retry_limit(uint32_t limit) { m_tx_retry_limit.store(limit, std::memory_order_release); }
+    // Frames waiting that failed with the driver at least once.
+    size_t suspects_queued() const;
+    // The carrier the upper sees is held while the driver restarts: the
+    // driver's carrier changes are recorded (carrier()) but not passed on
+    // until release_carrier(), which passes the driver's carrier on if it
+    // differs from what the upper last saw. release_carrier_at(deadline):
+    // released at the driver's next carrier_on, or by expire_carrier_hold()
+    // (the watchdog) once `deadline_ns` (monotonic) has passed.
+    void hold_carrier();
+    void release_carrier();
+    void release_carrier_at(uint64_t deadline_ns);
+    void expire_carrier_hold(uint64_t now_ns);
+    bool carrier_held() const { return m_carrier_held.load(std::memory_order_acquire); }
+    // The driver's counters restart from zero with the NIC it resets: from
+    // now on they are added to the totals it had reported.
+    void carry_hw_stats();
+
     void attach_upper(NetUpper* upper);
 
     // The driver side (its nk_* calls).
@@ -160,6 +188,8 @@ public:
 
 private:
     static void run_queue_softirq(void* device);
+    // Passes the carrier on to the upper unless it is held or the upper knows it.
+    void tell_upper_carrier();
     // Hands one batch to the driver; false when nothing more can go now.
     bool transmit_batch();
 
@@ -186,8 +216,13 @@ private:
 
     // The transmit queue. m_tx_running: one thread hands batches to the
     // driver at a time; others only enqueue (the runner sees their frames).
+    struct QueuedFrame {
+        Frame frame;
+        uint32_t failures { 0 }; // driver failures it was in flight at
+    };
     mutable Mutex m_queue_mutex;
-    std::deque<Frame> m_queue NK_GUARDED_BY(m_queue_mutex);
+    std::deque<QueuedFrame> m_queue NK_GUARDED_BY(m_queue_mutex);
+    std::atomic<uint32_t> m_tx_retry_limit { 0 };
     bool m_tx_running NK_GUARDED_BY(m_queue_mutex) { false };
     bool m_tx_again NK_GUARDED_BY(m_queue_mutex) { false };
     // BUSY answers in a row with the queue left running (the transmit runner only).
@@ -196,12 +231,16 @@ private:
 
     Mutex m_upper_mutex;
     NetUpper* m_upper NK_GUARDED_BY(m_upper_mutex) { nullptr };
+    bool m_upper_carrier NK_GUARDED_BY(m_upper_mutex) { false }; // what the upper was told
+    std::atomic<bool> m_carrier_held { false };
+    std::atomic<uint64_t> m_carrier_hold_deadline_ns { 0 }; // 0: held until release_carrier()
 
     mutable Mutex m_napi_mutex;
     std::vector<std::unique_ptr<Napi>> m_napis NK_GUARDED_BY(m_napi_mutex);
 
     mutable Mutex m_stats_mutex;
     NetDeviceStats m_stats NK_GUARDED_BY(m_stats_mutex);
+    nk_net_hw_stats m_hw_base NK_GUARDED_BY(m_stats_mutex) {}; // carried over from before a reset
 };
 
 } // namespace nk

@@ -215,7 +215,10 @@ void NetLayer::watchdog()
         lock.unlock();
         auto now = monotonic_ns();
         for (auto const& device : devices()) {
-            if (device->alive() && device->up())
+            if (!device->alive())
+                continue;
+            device->expire_carrier_hold(now); // a shadow's hold after a restart whose link never came
+            if (device->up())
                 check(*device, now);
         }
         lock.lock();

@@ -6,7 +6,9 @@
 #include "devices/nic/NicKind.h"
 #include "frontends/tap/TapFrontend.h"
 #include "kernel/module/Module.h"
+#include "nooks/recovery/RecoveryManager.h"
 #include "shadow/ClassShadow.h"
+#include "shadow/net/NetShadow.h"
 
 namespace nk {
 
@@ -23,9 +25,15 @@ public:
             .rx_stall_timeout = std::chrono::milliseconds(config.rx_stall_ms) });
     }
 
-    // The net shadow driver is not written yet: shadow mode recovers net
-    // drivers as nooks mode does.
-    Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass&, RecoveryManager&) const override { return nullptr; }
+    Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass& layer, RecoveryManager& recovery) const override
+    {
+        auto& net = static_cast<NetLayer&>(layer);
+        auto shadow = std::make_unique<NetShadow>(net, NetShadow::Options {});
+        // Tapped in before any driver registers a device; both outlive it (see ClassShadow).
+        net.set_tap(shadow.get());
+        recovery.add_observer(*shadow);
+        return shadow;
+    }
 
     Result<void> device_plugged(DriverClass& layer, std::string const& name, HardwareDevice& hardware) const override
     {
@@ -63,6 +71,7 @@ public:
                 { "carrier", device->carrier() }, { "mtu", device->mtu() }, { "rx_packets", stats.rx_packets },
                 { "rx_bytes", stats.rx_bytes }, { "tx_packets", stats.tx_packets }, { "tx_bytes", stats.tx_bytes },
                 { "tx_dropped", stats.tx_dropped }, { "tx_batches", stats.tx_batches }, { "tx_busy", stats.tx_busy },
+                { "tx_retried", stats.tx_retried }, { "tx_failed_alone", stats.tx_failed_alone },
                 { "rx_dropped", stats.rx_dropped } });
         }
         return { { "devices", devices } };

@@ -47,6 +47,11 @@ EntryView view_net_entry(abi::DriverEntry entry, void const* args)
     if (entry == abi::DriverEntry::napi_poll) {
         return { private_of(napi_device(args_as<abi::NapiPollArgs>(args).napi)), {} };
     }
+    if (entry == abi::DriverEntry::net_start_xmit) {
+        // The net class's injection target: the frame's length.
+        auto const& a = args_as<abi::NetStartXmitArgs>(args);
+        return { private_of(a.netdev), uint64_t { a.len } };
+    }
     // Every other entry's arguments begin with { fn, netdev }.
     return { private_of(args_as<abi::NetOpArgs>(args).netdev), {} };
 }

@@ -212,10 +212,11 @@ Result<XpcReply> NetWrappers::napi_add(IncomingCall const& call, abi::NapiAddArg
     auto poller = std::make_unique<IsolatedNapiPoller>(m_module, args.poll);
     auto* poller_raw = poller.get();
     auto& napi = netdev_of(ref).add_napi(std::move(poller), args.weight);
-    // Released with a failed driver: no poll runs into its domain again.
+    // Released with a failed driver: no poll runs into its domain again, and
+    // the device's next driver (if a shadow keeps the device) takes the context.
     auto handle = m_module.tracker().add({ .type = napi_object, .lifetime = Lifetime::Explicit, .object = &napi,
                                              .description = fmt::format("napi of {} (weight {})", netdev_of(ref).name(), args.weight) },
-        [&napi] { napi.disable(false); });
+        [&napi] { napi.abandon(); });
     poller_raw->set_handle(handle);
     return XpcReply { 0, handle };
 }
