@@ -88,9 +88,9 @@ void add_eval_command(CLI::App& app, int& result)
     auto* eval = app.add_subcommand("eval", "Evaluations");
     eval->require_subcommand(1);
     auto* apps = eval->add_subcommand("apps", "Real applications under injected driver faults, in each mode: ✓ / MALFUNCTION / CRASH");
-    apps->add_option("--class", flags->classes, "Comma-separated driver classes (default: every class: block)");
+    apps->add_option("--class", flags->classes, "Comma-separated driver classes (default: every class: block,net)");
     apps->add_option("--modes", flags->modes, "Comma-separated modes (default: native,nooks,shadow)");
-    apps->add_option("--apps", flags->apps, "Comma-separated applications (default: every one of the classes: compiler,encoder,database)");
+    apps->add_option("--apps", flags->apps, "Comma-separated applications (default: every one of the classes: block: compiler,encoder,database; net: transfer,session,analyzer)");
     apps->add_option("--faults", flags->faults, "Faults injected per run (default: 3)")->check(CLI::Range(1, 20));
     apps->add_flag("--concurrent", flags->concurrent, "Run a class's applications together on one stack");
     apps->add_flag("--json", flags->json, "Print the results as JSON");

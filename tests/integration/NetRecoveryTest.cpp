@@ -16,6 +16,7 @@
 #include <fstream>
 #include <cstring>
 #include <sys/mount.h>
+#include <thread>
 
 namespace nk {
 namespace {
@@ -128,6 +129,32 @@ TEST_F(NetWatchdog, TransmitTimeout_IsRecovered)
     EXPECT_EQ(failure.value("cause", std::string()), "livelock") << failure.dump();
     EXPECT_NE(failure.value("message", std::string()).find("transmit queue"), std::string::npos) << failure.dump();
     expect_path_back();
+}
+
+// The restarted driver's new device is not blamed for frames the NIC took
+// before it existed: here the failed device was promiscuous (the peers'
+// traffic passed the NIC's filter), the new one is not, and nothing comes for
+// it after the restart. A receive stall reported then would fail a healthy
+// driver (it did, 3 s after every such recovery).
+TEST_F(NetWatchdog, NewDevice_IsNotBlamedForTheFailedOnesFrames)
+{
+    boot("nooks", "rx_stall_ms = 800");
+    ASSERT_TRUE(run({ "ip", "link", "set", m_nic.interface, "promisc", "on" }).success());
+    auto peers_ping = [&] {
+        auto ns = NetNamespace::open(peer(0).net_namespace().name());
+        ASSERT_TRUE(ns);
+        (void)NamespaceProcess::run(*ns, { "ping", "-c", "5", "-i", "0.1", "-W", "1", peer_address(1) });
+    };
+    peers_ping();
+    auto armed = control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "null-deref" }, { "entry", "napi_poll" } });
+    ASSERT_TRUE(armed.value("ok", false)) << armed.dump();
+    peers_ping(); // the fault fires in the poll for these
+    auto failure = recovered_failure();
+    EXPECT_EQ(failure.value("cause", std::string()), "crash") << failure.dump();
+    ASSERT_TRUE(wait_for_interface());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000)); // more than the stall timeout, with nothing for us
+    auto failures = control({ { "command", "failures" } })["failures"];
+    EXPECT_EQ(failures.size(), 1u) << failures.dump();
 }
 
 // Native mode: the same driver fault is a kernel fault.

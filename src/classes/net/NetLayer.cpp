@@ -254,9 +254,12 @@ void NetLayer::check(NetDevice& device, uint64_t now)
     uint64_t silent = 0;
     {
         MutexLocker lock(m_watchdog_mutex);
-        auto& watch = m_rx_watch[device.id()];
-        if (delivered != watch.delivered || wire < watch.wire) {
-            // The driver delivered (or the NIC was reset): it is alive.
+        auto [entry, first_look] = m_rx_watch.try_emplace(device.id());
+        auto& watch = entry->second;
+        if (first_look || delivered != watch.delivered || wire < watch.wire) {
+            // The driver delivered (or the NIC was reset), or this is the
+            // device's first look: frames the NIC took before it existed (a
+            // failed driver's device, in nooks mode) are not its to deliver.
             watch = { wire, delivered, 0, false };
         } else if (wire > watch.wire) {
             if (watch.since_ns == 0)

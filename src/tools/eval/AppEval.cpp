@@ -18,6 +18,7 @@ std::vector<ClassEvaluation const*> class_evaluations()
     static std::vector<std::unique_ptr<ClassEvaluation const>> const all = [] {
         std::vector<std::unique_ptr<ClassEvaluation const>> list;
         list.push_back(make_block_evaluation());
+        list.push_back(make_net_evaluation());
         return list;
     }();
     std::vector<ClassEvaluation const*> result;
@@ -136,17 +137,20 @@ Result<std::vector<Cell>> evaluate(Options const& options, std::function<void(st
 std::string format_table(std::vector<Cell> const& cells, Options const& options)
 {
     std::string text = fmt::format("Fault tolerance: up to {} faults injected into the driver while each application runs\n\n", options.faults);
-    text += fmt::format("{:<8}{:<24}", "class", "application");
-    for (auto const& mode : options.modes)
-        text += fmt::format("{:<14}", mode);
-    text += "\n";
     std::vector<std::pair<std::string, std::string>> rows;
+    size_t label_width = std::string_view("application").size();
     for (auto const& cell : cells) {
         if (std::ranges::find(rows, std::pair(cell.driver_class, cell.label)) == rows.end())
             rows.emplace_back(cell.driver_class, cell.label);
+        label_width = std::max(label_width, cell.label.size());
     }
+    label_width += 2;
+    text += fmt::format("{:<8}{:<{}}", "class", "application", label_width);
+    for (auto const& mode : options.modes)
+        text += fmt::format("{:<14}", mode);
+    text += "\n";
     for (auto const& [driver_class, label] : rows) {
-        text += fmt::format("{:<8}{:<24}", driver_class, label);
+        text += fmt::format("{:<8}{:<{}}", driver_class, label, label_width);
         for (auto const& mode : options.modes) {
             auto it = std::ranges::find_if(cells, [&](Cell const& c) { return c.driver_class == driver_class && c.label == label && c.mode == mode; });
             std::string verdict = it != cells.end() ? verdict_name(it->verdict) : "-";
@@ -157,7 +161,7 @@ std::string format_table(std::vector<Cell> const& cells, Options const& options)
     }
     text += "\nwhy:\n";
     for (auto const& cell : cells)
-        text += fmt::format("  {:<8} {:<22} {}\n", cell.mode, cell.label, cell.why);
+        text += fmt::format("  {:<8} {:<{}} {}\n", cell.mode, cell.label, label_width, cell.why);
     return text;
 }
 

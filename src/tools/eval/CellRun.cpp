@@ -144,9 +144,9 @@ std::vector<Cell> run_cells(ClassEvaluation const& evaluation, EvalContext const
         } else if (!reread) {
             observed.result = make_error(ErrorCode::FailedPrecondition, "its file system could not be read back: {}", reread.error().message());
         } else if (auto verified = apps[i]->verify(workspaces[i]); !verified) {
-            observed.result = std::unexpected(std::move(verified.error()).with_context("read back from the device"));
+            observed.result = std::unexpected(std::move(verified.error()).with_context(std::string(evaluation.verified_how())));
         } else {
-            observed.result = results[i]->summary;
+            observed.result = fmt::format("{}; {}", results[i]->summary, verified->summary);
         }
         cells[i].faults_injected = injected;
         cells[i].app_ns = elapsed;

@@ -81,6 +81,8 @@ public:
     virtual Result<std::vector<Application>> applications(std::string const& work_dir) const = 0;
     // A fresh stack for one cell, in mode `mode`, in directory `dir`.
     virtual Result<std::unique_ptr<EvalStack>> build(EvalContext const& context, std::string const& mode, std::string const& dir) const = 0;
+    // How an application's output is checked after the run, for messages.
+    virtual std::string_view verified_how() const { return "read back from the device"; }
     // Requests of the class that failed (reached the applications as errors),
     // from `nooks ctl list`'s answer.
     virtual uint64_t failed_requests(nlohmann::json const& list) const = 0;
@@ -92,6 +94,7 @@ ClassEvaluation const* class_evaluation(std::string_view name);
 
 #define NK_X(cls) std::unique_ptr<ClassEvaluation const> make_##cls##_evaluation();
 NK_X(block)
+NK_X(net)
 #undef NK_X
 
 } // namespace nk::eval
