@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-// `nooks demo`: the main job. Boots a kernel in a temporary place, builds a
-// class's stack on it (for the block class: ext4 on a loop device on a disk
-// file), runs the class's real applications on it together while the driver
-// is crashed, checks their results read back cold, tears everything down and
-// reports what it did. The applications and faults are the class's rows of
-// the evaluation (tools/eval/ClassEvaluation.h).
+// `nooks demo`: the main job. For each class in turn (the disk, then the
+// network): boots a kernel in a temporary place, builds the class's stack on
+// it (block: ext4 on a loop device on a disk file; net: a NIC whose TAP
+// interface and peer hosts are real Linux stacks), runs the class's real
+// applications on it together while the driver is crashed, checks their
+// results (read back cold from the disk; against what was sent on the
+// network), tears everything down and reports what it did. The applications
+// and faults are the class's rows of the evaluation
+// (tools/eval/ClassEvaluation.h).
 
 #include "base/Clock.h"
 #include "base/ScopeGuard.h"
@@ -30,7 +33,7 @@ namespace nk::cli {
 namespace {
 
 struct DemoFlags {
-    std::string driver_class { "block" };
+    std::string driver_class; // empty: every class that has applications
     std::string mode { "shadow" };
     unsigned faults { 4 };
     std::string size { "256MiB" };
@@ -133,16 +136,98 @@ void print_failures(std::string const& control)
     std::printf("\n");
 }
 
+// One class's part of the demo, in `base`; 0 if every step passed.
+int run_class(eval::ClassEvaluation const& evaluation, DemoFlags const& flags, Mode mode, std::string const& base, StepPrinter& steps)
+{
+    auto apps = evaluation.applications(base);
+    if (!apps)
+        return fail("demo", apps.error().message());
+    auto programs = evaluation.stack_programs();
+    for (auto const& app : *apps)
+        programs.insert(programs.end(), app.programs.begin(), app.programs.end());
+    for (auto const& program : programs) {
+        if (!harness::have_program(program))
+            return fail("demo", fmt::format("{} is not installed (run `make demo`, which installs what is missing)", program));
+    }
+
+    std::vector<std::string> labels;
+    for (auto const& app : *apps)
+        labels.push_back(app.label);
+    std::printf("nooks demo, %s class: %s on the %s driver (%s mode)\n", std::string(evaluation.name()).c_str(),
+        fmt::format("{}", fmt::join(labels, ", ")).c_str(), std::string(evaluation.driver()).c_str(), mode_name(mode));
+    if (mode != Mode::Native)
+        std::printf("  the driver runs in a protection domain and is crashed %u times while they run together\n", flags.faults);
+    std::printf("  work directory %s\n\n", base.c_str());
+
+    eval::EvalContext context { .nooks_binary = harness::find_nooks_binary(), .work_root = base, .device_size = flags.size,
+        .on_step = [&](std::string const& what, std::string const& detail) { steps.done(what, detail); } };
+    steps.restart_clock();
+    auto built = evaluation.build(context, mode_name(mode), base);
+    if (!built)
+        return fail("demo", built.error().message());
+    auto& stack = **built;
+
+    auto ran = steps.step<DemoRun>(fmt::format("{} applications, {} driver faults", apps->size(), mode == Mode::Native ? 0 : flags.faults),
+        [&]() { return run_applications(evaluation, stack, *apps, mode == Mode::Native ? 0 : flags.faults); },
+        [](DemoRun const& run) { return fmt::format("{} failures, {} recoveries", run.failures, run.recoveries); });
+    if (!ran)
+        return fail("demo", ran.error().message());
+    for (auto const& line : ran->reports)
+        std::printf("      %s\n", line.c_str());
+    if (mode != Mode::Native)
+        print_failures(stack.control());
+    if (!ran->ok)
+        return fail("demo", fmt::format("an application did not get through the faults ({} mode)", mode_name(mode)));
+
+    auto reread = steps.step<bool>(
+        "read the stack back cold", [&]() -> Result<bool> {
+            TRY(stack.reread());
+            return true;
+        },
+        [&](bool) { return fmt::format("what follows is {}", evaluation.verified_how()); });
+    if (!reread)
+        return fail("demo", reread.error().message());
+    for (auto const& app : *apps) {
+        auto dir = stack.workspace(app.name);
+        auto verified = steps.step<harness::WorkloadReport>(fmt::format("verify the {}", app.label),
+            [&]() -> Result<harness::WorkloadReport> { return app.verify(TRY(std::move(dir))); },
+            [](harness::WorkloadReport const& report) { return report.summary; });
+        if (!verified)
+            return fail("demo", verified.error().message());
+    }
+    auto checked = steps.step<std::string>("check the stack", [&]() { return stack.check(); }, [](std::string const& what) { return what; });
+    if (!checked)
+        return fail("demo", checked.error().message());
+    auto stopped = steps.step<bool>(
+        "tear down, stop the kernel", [&]() -> Result<bool> {
+            TRY(stack.stop());
+            return true;
+        },
+        [](bool) { return std::string("clean shutdown"); });
+    if (!stopped)
+        return fail("demo", stopped.error().message());
+    std::printf("\n");
+    return 0;
+}
+
 int run(DemoFlags const& flags)
 {
     harness::install_interrupt_handler();
-    auto const* evaluation = eval::class_evaluation(flags.driver_class);
-    if (evaluation == nullptr)
-        return fail("demo", fmt::format("class '{}' has no demo (block)", flags.driver_class));
+    std::vector<eval::ClassEvaluation const*> classes;
+    if (flags.driver_class.empty()) {
+        classes = eval::class_evaluations();
+    } else {
+        auto const* evaluation = eval::class_evaluation(flags.driver_class);
+        if (evaluation == nullptr)
+            return fail("demo", fmt::format("class '{}' has no demo (block, net)", flags.driver_class));
+        classes.push_back(evaluation);
+    }
     if (auto root = check_privileges(); !root)
-        return fail("demo", "the demo needs root: it mounts FUSE and ext4 and attaches a loop device (run it with sudo)");
+        return fail("demo", "the demo needs root: it mounts FUSE and ext4, attaches a loop device and makes network namespaces (run it with sudo)");
     if (auto fuse = check_fuse_device(); !fuse)
         return fail("demo", fuse.error().message());
+    if (::access("/dev/net/tun", R_OK | W_OK) != 0 && std::ranges::any_of(classes, [](auto const* c) { return c->name() == "net"; }))
+        return fail("demo", "the network demo needs /dev/net/tun (TUN/TAP in the kernel)");
     auto size = parse_size(flags.size);
     if (!size)
         return fail("demo", size.error().message());
@@ -163,78 +248,18 @@ int run(DemoFlags const& flags)
         if (!flags.keep && flags.workdir.empty())
             std::filesystem::remove_all(base, error);
     });
-    auto apps = evaluation->applications(base);
-    if (!apps)
-        return fail("demo", apps.error().message());
-    auto programs = evaluation->stack_programs();
-    for (auto const& app : *apps)
-        programs.insert(programs.end(), app.programs.begin(), app.programs.end());
-    for (auto const& program : programs) {
-        if (!harness::have_program(program))
-            return fail("demo", fmt::format("{} is not installed (run `make demo`, which installs what is missing)", program));
-    }
-
-    std::vector<std::string> labels;
-    for (auto const& app : *apps)
-        labels.push_back(app.label);
-    std::printf("nooks demo: %s on the %s driver (%s mode)\n", fmt::format("{}", fmt::join(labels, ", ")).c_str(),
-        std::string(evaluation->driver()).c_str(), mode_name(*mode));
-    if (*mode != Mode::Native)
-        std::printf("  the driver runs in a protection domain and is crashed %u times while they run together\n", flags.faults);
-    std::printf("  work directory %s\n\n", base.c_str());
     StepPrinter steps;
-
-    eval::EvalContext context { .nooks_binary = harness::find_nooks_binary(), .work_root = base, .device_size = flags.size,
-        .on_step = [&](std::string const& what, std::string const& detail) { steps.done(what, detail); } };
-    steps.restart_clock();
-    auto built = evaluation->build(context, mode_name(*mode), base);
-    if (!built)
-        return fail("demo", built.error().message());
-    auto& stack = **built;
-
-    auto ran = steps.step<DemoRun>(fmt::format("{} applications, {} driver faults", apps->size(), *mode == Mode::Native ? 0 : flags.faults),
-        [&]() { return run_applications(*evaluation, stack, *apps, *mode == Mode::Native ? 0 : flags.faults); },
-        [](DemoRun const& run) { return fmt::format("{} failures, {} recoveries", run.failures, run.recoveries); });
-    if (!ran)
-        return fail("demo", ran.error().message());
-    for (auto const& line : ran->reports)
-        std::printf("      %s\n", line.c_str());
-    if (*mode != Mode::Native)
-        print_failures(stack.control());
-    if (!ran->ok)
-        return fail("demo", fmt::format("an application did not get through the faults ({} mode)", mode_name(*mode)));
-
-    auto reread = steps.step<bool>(
-        "read the stack back cold", [&]() -> Result<bool> {
-            TRY(stack.reread());
-            return true;
-        },
-        [](bool) { return std::string("everything below is read back from the device"); });
-    if (!reread)
-        return fail("demo", reread.error().message());
-    for (auto const& app : *apps) {
-        auto dir = stack.workspace(app.name);
-        auto verified = steps.step<harness::WorkloadReport>(fmt::format("verify the {}", app.label),
-            [&]() -> Result<harness::WorkloadReport> { return app.verify(TRY(std::move(dir))); },
-            [](harness::WorkloadReport const& report) { return report.summary; });
-        if (!verified)
-            return fail("demo", verified.error().message());
+    for (auto const* evaluation : classes) {
+        auto dir = fmt::format("{}/{}", base, evaluation->name());
+        std::filesystem::create_directories(dir, error);
+        if (auto failed = run_class(*evaluation, flags, *mode, dir, steps); failed != 0)
+            return failed;
+        if (harness::interrupted())
+            return fail("demo", "interrupted (everything it set up was torn down)");
     }
-    auto checked = steps.step<std::string>("check the stack (e2fsck)", [&]() { return stack.check(); }, [](std::string const& what) { return what; });
-    if (!checked)
-        return fail("demo", checked.error().message());
-    auto stopped = steps.step<bool>(
-        "tear down, stop the kernel", [&]() -> Result<bool> {
-            TRY(stack.stop());
-            return true;
-        },
-        [](bool) { return std::string("clean shutdown"); });
-    if (!stopped)
-        return fail("demo", stopped.error().message());
-
-    std::printf("\nnooks demo: all steps passed in %s\n", format_duration_ns(steps.total()).c_str());
+    std::printf("nooks demo: all steps passed in %s\n", format_duration_ns(steps.total()).c_str());
     if (flags.keep)
-        std::printf("  kept %s (kernel log: %s/kernel.log)\n", base.c_str(), base.c_str());
+        std::printf("  kept %s (kernel logs: %s/<class>/kernel.log)\n", base.c_str(), base.c_str());
     return 0;
 }
 
@@ -244,8 +269,9 @@ void add_demo_command(CLI::App& app, int& result)
 {
     auto flags = std::make_shared<DemoFlags>();
     auto* command = app.add_subcommand("demo",
-        "Run real applications (sqlite3, make+gcc, flac) on ext4 over a nooks disk through driver crashes, and verify them");
-    command->add_option("--class", flags->driver_class, "Driver class whose applications run (default: block)");
+        "Run real applications through driver crashes and verify them: sqlite3, make+gcc and flac on ext4 over a nooks disk, then curl, ssh "
+        "and tcpdump over a nooks NIC");
+    command->add_option("--class", flags->driver_class, "Only this driver class's applications (block or net; default: both, one after the other)");
     command->add_option("--mode", flags->mode, "native | nooks | shadow (default: shadow: faults are injected and the applications carry on)");
     command->add_option("--faults", flags->faults, "Driver faults injected while the applications run (default: 4)")->check(CLI::Range(1, 20));
     command->add_option("--size", flags->size, "Size of the demo disk (default: 256MiB)");

@@ -8,6 +8,7 @@
 
 #include "harness/Command.h"
 #include "harness/KernelProcess.h"
+#include "support/NetTestSupport.h"
 #include "support/TestSupport.h"
 #include "tools/eval/AppEval.h"
 
@@ -58,6 +59,42 @@ TEST(ShadowApps, SameRunInNooksMode_ApplicationsFail)
     }
     // The disk is replaced under ext4: applications using it fail.
     EXPECT_GE(failed, 1u);
+}
+
+// The seed's network rows, measured: file transfer, remote session and network
+// analyzer under net driver faults in each mode. Natively every fault takes
+// the kernel down; under nooks the analyzer stops capturing (its interface is
+// replaced by the restarted driver's); with the shadow driver all three work.
+TEST(ShadowApps, NetworkRows_MatchTheSeedsTable)
+{
+    NK_REQUIRE_ROOT();
+    if (auto reason = test::missing_net_privileges(); !reason.empty())
+        GTEST_SKIP() << reason;
+    eval::Options options;
+    options.classes = { "net" };
+    options.nooks_binary = harness::find_nooks_binary();
+    if (auto valid = eval::validate(options); !valid)
+        GTEST_SKIP() << valid.error().message();
+    auto cells = eval::evaluate(options, [](std::string const& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    ASSERT_TRUE(cells) << cells.error().message();
+    ASSERT_EQ(cells->size(), 9u);
+    for (auto const& cell : *cells) {
+        SCOPED_TRACE(cell.mode + " " + cell.app + ": " + cell.why);
+        EXPECT_GE(cell.faults_fired, 1u);
+        if (cell.mode == "native")
+            EXPECT_EQ(cell.verdict, eval::Verdict::Crash);
+        else if (cell.mode == "shadow")
+            EXPECT_EQ(cell.verdict, eval::Verdict::Ok);
+        else if (cell.app == "analyzer")
+            EXPECT_EQ(cell.verdict, eval::Verdict::Malfunction);
+        else
+            EXPECT_NE(cell.verdict, eval::Verdict::Invalid);
+        // Every fault that fired was recovered, and nothing else failed the driver.
+        if (cell.mode != "native")
+            EXPECT_EQ(cell.recoveries, cell.faults_fired);
+        if (cell.mode != "native")
+            EXPECT_EQ(cell.faults_fired, cell.faults_injected);
+    }
 }
 
 } // namespace

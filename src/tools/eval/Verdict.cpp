@@ -36,8 +36,8 @@ void judge(Cell& cell, Observed const& observed)
         bool wrong_output = result.error().code() == ErrorCode::IoError;
         cell.verdict = wrong_output ? Verdict::Malfunction : Verdict::Crash;
         auto message = result.error().message();
-        if (message.size() > 160)
-            message = message.substr(0, 160) + "...";
+        if (message.size() > 280)
+            message = message.substr(0, 280) + "...";
         cell.why = fmt::format("{} driver failures, {} recovered; {} failed requests reached the application; it {}: {}", observed.failures,
             observed.recoveries, observed.failed_requests, wrong_output ? "finished with wrong output" : "failed", message);
         return;
