@@ -22,12 +22,14 @@ char const* workload_label(NetWorkload workload); // "iperf3 send (TCP)"...
 char const* workload_unit(NetWorkload workload);  // "Mbit/s", "req/s"
 
 struct NetBenchOptions {
-    std::vector<std::string> modes { "native", "nooks" };
+    std::vector<std::string> modes { "native", "nooks", "shadow" };
     std::vector<NetWorkload> workloads { NetWorkload::Send, NetWorkload::Receive, NetWorkload::Web };
     unsigned repetitions { 3 };
     double seconds { 5 };       // each measurement
     unsigned connections { 16 }; // wrk's open connections
     bool ceiling { true };       // also measure the veth pair
+    bool stall { true };         // in isolated modes, also a stream's stall around a driver failure
+    int link_delay_ms { -1 };    // the NIC's link negotiation time (-1: its default, 500 ms)
     std::string nooks_binary;
     std::string driver;          // the net driver file (nknet.so next to the binary)
     std::string work_dir;        // logs, configs, reports of the programs
@@ -50,6 +52,20 @@ struct NetSample {
     double crossings_per_second() const { return wall_seconds > 0 ? crossings / wall_seconds : 0; }
 };
 
+// A TCP stream (peer -> application) while the driver fails once
+// (null-deref in its receive poll): the longest time the receiver got
+// nothing, and where that time went.
+struct NetStall {
+    bool measured { false };
+    std::string error;
+    double longest_gap_ms { 0 }; // the receiver's longest wait between two reads
+    double at_seconds { 0 };     // when that wait began, into the stream
+    double megabytes { 0 };
+    double restart_ms { 0 };     // failure detected -> driver instance restarted (the recovery manager)
+    double replay_ms { 0 };      // shadow: failure -> configuration replayed (the device usable again)
+    double link_ms { 0 };        // shadow: replayed -> the stack had the driver's carrier (its link up)
+};
+
 struct NetBoot {
     std::string mode; // "native", "nooks", ... or "veth" for the ceiling
     unsigned repetition { 0 };
@@ -57,6 +73,7 @@ struct NetBoot {
     std::string error;
     std::vector<NetSample> samples;
     unsigned driver_failures { 0 }; // a run that cost the driver a failure is reported as such
+    NetStall stall;                 // measured after the workloads (the failure is on purpose)
 };
 
 } // namespace nk::bench

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -89,6 +90,93 @@ Result<void> run_workloads(NetBenchOptions const& options, NetSides const& sides
     return {};
 }
 
+// The stream's two ends. The sender writes as fast as it can; the receiver
+// reads for `seconds` and reports its longest wait between two reads.
+constexpr char const* stall_sender = R"(import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7781))
+l.listen(1)
+c, _ = l.accept()
+buf = b'\0' * 65536
+try:
+    while True:
+        c.sendall(buf)
+except OSError:
+    pass
+)";
+
+constexpr char const* stall_receiver = R"(import json, socket, sys, time
+deadline = time.monotonic() + 10
+while True:
+    try:
+        s = socket.create_connection((sys.argv[1], 7781), timeout=2)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.1)
+s.settimeout(30)
+start = last = time.monotonic()
+gap = gap_at = 0.0
+total = 0
+while last - start < float(sys.argv[2]):
+    n = len(s.recv(65536))
+    now = time.monotonic()
+    if n == 0:
+        break
+    if now - last > gap:
+        gap, gap_at = now - last, last - start
+    last = now
+    total += n
+print(json.dumps({'bytes': total, 'gap_ms': gap * 1000, 'at_s': gap_at}))
+)";
+
+// One failure under a TCP stream: injected 1.5 s into a 5 s stream.
+NetStall measure_stall(NetBenchOptions const& options, NetSides const& sides, std::string const& socket, std::string const& dir)
+{
+    NetStall stall;
+    auto measured = [&]() -> Result<void> {
+        harness::ChildProcess sender("stall sender");
+        sender.adopt(TRY(spawn_in_namespace(sides.peer_namespace, { "/usr/bin/python3", "-c", stall_sender, sides.peer_address }, dir + "/stall-sender.log")));
+        ScopeGuard stop_sender([&] { (void)sender.stop(std::chrono::seconds(2)); });
+        auto receiver = std::async(std::launch::async, [&] {
+            return harness::run_command({ "ip", "netns", "exec", sides.app_namespace, "/usr/bin/python3", "-c", stall_receiver, sides.peer_address, "5" },
+                { .timeout = std::chrono::seconds(60) });
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        auto injected = harness::run_command({ options.nooks_binary, "ctl", "--control", socket, "inject", "nknet", "null-deref", "--entry", "napi_poll" },
+            { .timeout = std::chrono::seconds(10) });
+        auto result = TRY(receiver.get());
+        if (!injected || !injected->ok())
+            return make_error(ErrorCode::Internal, "injecting the fault failed: {}", injected ? injected->output : injected.error().message());
+        if (!result.ok())
+            return make_error(ErrorCode::Unavailable, "the stream broke: {}", result.output);
+        auto json = nlohmann::json::parse(result.output, nullptr, false);
+        if (json.is_discarded())
+            return make_error(ErrorCode::Internal, "the receiver printed no JSON: {}", result.output);
+        stall.longest_gap_ms = json.value("gap_ms", 0.0);
+        stall.at_seconds = json.value("at_s", 0.0);
+        stall.megabytes = json.value("bytes", 0.0) / 1e6;
+        // Where the time went: the recovery manager's record, and the shadow's.
+        auto failures = TRY(control(options.nooks_binary, socket, "failures")).value("failures", nlohmann::json::array());
+        if (failures.empty())
+            return make_error(ErrorCode::Internal, "the fault did not fire");
+        stall.restart_ms = failures.back().value("recovery_us", 0.0) / 1000;
+        auto list = TRY(control(options.nooks_binary, socket, "list"));
+        auto shadowed = list.value("/classes/net/shadow/net_devices"_json_pointer, nlohmann::json::array());
+        if (!shadowed.empty()) {
+            stall.replay_ms = shadowed[0].value("last_stall_us", 0.0) / 1000;
+            stall.link_ms = shadowed[0].value("last_link_wait_us", 0.0) / 1000;
+        }
+        return {};
+    }();
+    if (!measured)
+        stall.error = measured.error().message();
+    stall.measured = measured.has_value();
+    return stall;
+}
+
 } // namespace
 
 NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, unsigned repetition, Interrupts& interrupts, Progress& progress)
@@ -102,9 +190,10 @@ NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, un
     std::string const interface = "nkb0";
     auto config = dir + "/machine.toml";
     std::ofstream(config) << fmt::format("disk = []\n\n[[nic]]\nname = \"nic0\"\n{}namespace = \"{}\"\ninterface = \"{}\"\naddress = \"{}.1/24\"\n"
-                                         "peers = \"{}.2/24\"\npeer_namespace = \"{}\"\nlink_delay_ms = 100\n",
+                                         "peers = \"{}.2/24\"\npeer_namespace = \"{}\"\n{}",
         options.driver.empty() ? std::string() : fmt::format("driver = \"{}\"\n", options.driver), sides.app_namespace, interface, kernel_subnet,
-        kernel_subnet, namespace_name("peer"));
+        kernel_subnet, namespace_name("peer"),
+        options.link_delay_ms >= 0 ? fmt::format("link_delay_ms = {}\n", options.link_delay_ms) : std::string());
     auto socket = dir + "/control.sock";
     auto kernel = harness::KernelProcess::start({ .nooks_binary = options.nooks_binary,
         .args = { "--config", config, "--mode", mode, "--mount", dir + "/disks", "--control", socket },
@@ -132,6 +221,16 @@ NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, un
         TRY(run_workloads(options, sides, probe, dir, prefix, boot, progress));
         auto failures = TRY(control(options.nooks_binary, socket, "failures"));
         boot.driver_failures = static_cast<unsigned>(failures.value("failures", nlohmann::json::array()).size());
+        if (options.stall && mode != "native") {
+            boot.stall = measure_stall(options, sides, socket, dir);
+            if (boot.stall.measured)
+                progress.line("{} stall    {:>7.1f} ms longest wait of a TCP stream around a driver failure (restart {:.1f} ms{})", prefix,
+                    boot.stall.longest_gap_ms, boot.stall.restart_ms,
+                    mode == "shadow" ? fmt::format(", replayed after {:.1f} ms, link up {:.1f} ms later", boot.stall.replay_ms, boot.stall.link_ms)
+                                     : std::string());
+            else
+                progress.line("{} stall    not measured: {}", prefix, boot.stall.error);
+        }
         return {};
     }();
     if (!ran) {

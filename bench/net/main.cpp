@@ -64,18 +64,22 @@ int run(int argc, char** argv)
 {
     CLI::App app { "nooks-bench-net: iperf3 and nginx through the net driver, native vs isolated, with CPU per MB and per request" };
     NetBenchOptions options;
-    std::string modes = "native,nooks";
+    std::string modes = "native,nooks,shadow";
     std::string workloads = "send,receive,web";
     std::string json_path;
     bool no_ceiling = false;
+    bool no_stall = false;
     bool keep = false;
     bool quick = false;
-    app.add_option("--modes", modes, "Comma-separated modes to compare: native, nooks, shadow (default: native,nooks)");
+    app.add_option("--modes", modes, "Comma-separated modes to compare: native, nooks, shadow (default: native,nooks,shadow)");
     app.add_option("--workloads", workloads, "Comma-separated: send, receive, web (default: all)");
     app.add_option("--repetitions", options.repetitions, "Boots per mode (default: 3)")->check(CLI::Range(1, 100));
     app.add_option("--seconds", options.seconds, "Seconds per measurement (default: 5)")->check(CLI::Range(1.0, 600.0));
     app.add_option("--connections", options.connections, "wrk's open connections (default: 16)")->check(CLI::Range(1, 1024));
     app.add_flag("--no-ceiling", no_ceiling, "Do not measure the ceilings (the TAP-to-TAP forwarder, the veth pair)");
+    app.add_flag("--no-stall", no_stall, "Do not measure a TCP stream's stall around a driver failure (isolated modes)");
+    app.add_option("--link-delay-ms", options.link_delay_ms, "The NIC's link negotiation time after a reset (default: the NIC's own, 500)")
+        ->check(CLI::Range(0, 10'000));
     app.add_flag("--quick", quick, "The short form for CI: 1 repetition of 2 s per workload (unless --repetitions or --seconds say otherwise)");
     app.add_option("--driver", options.driver, "Net driver file (default: nknet.so next to nooks)");
     app.add_option("--work-dir", options.work_dir, "Where logs and the programs' reports go (default: a new directory in /tmp)");
@@ -112,6 +116,7 @@ int run(int argc, char** argv)
             options.seconds = 2;
     }
     options.ceiling = !no_ceiling;
+    options.stall = !no_stall;
     if (!options.driver.empty()) {
         if (::access(options.driver.c_str(), R_OK) != 0)
             return fail(fmt::format("--driver {}: no such readable file", options.driver));

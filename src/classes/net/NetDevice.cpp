@@ -451,6 +451,7 @@ void NetDevice::release_carrier()
     if (!m_carrier_held.exchange(false, std::memory_order_acq_rel))
         return;
     m_carrier_hold_deadline_ns.store(0, std::memory_order_release);
+    m_carrier_released_ns.store(monotonic_ns(), std::memory_order_release);
     tell_upper_carrier();
 }
 

@@ -152,6 +152,8 @@ public:
     void release_carrier_at(uint64_t deadline_ns);
     void expire_carrier_hold(uint64_t now_ns);
     bool carrier_held() const { return m_carrier_held.load(std::memory_order_acquire); }
+    // When the last hold was released (monotonic ns; 0: never).
+    uint64_t carrier_released_ns() const { return m_carrier_released_ns.load(std::memory_order_acquire); }
     // The driver's counters restart from zero with the NIC it resets: from
     // now on they are added to the totals it had reported.
     void carry_hw_stats();
@@ -234,6 +236,7 @@ private:
     bool m_upper_carrier NK_GUARDED_BY(m_upper_mutex) { false }; // what the upper was told
     std::atomic<bool> m_carrier_held { false };
     std::atomic<uint64_t> m_carrier_hold_deadline_ns { 0 }; // 0: held until release_carrier()
+    std::atomic<uint64_t> m_carrier_released_ns { 0 };
 
     mutable Mutex m_napi_mutex;
     std::vector<std::unique_ptr<Napi>> m_napis NK_GUARDED_BY(m_napi_mutex);

@@ -56,7 +56,7 @@ Result<std::shared_ptr<NetDevice>> NetShadow::register_device(Module& owner, Bus
     created->set_tx_retry_limit(m_options.max_attempts);
     lock.lock();
     auto& shadowed = m_devices[name];
-    shadowed = Shadowed { created, tap_raw, nullptr, 0, {} };
+    shadowed = Shadowed { created, tap_raw, nullptr, 0, 0, {} };
     shadowed.stats.name = name;
     return created;
 }
@@ -75,6 +75,7 @@ bool NetShadow::keep_device(NetDevice& device, Module& failed_owner)
     // start it (as it would for a device just opened); the NIC's counters
     // start again from zero with the reset.
     device.hold_carrier();
+    device.carrier_off(); // the driver's carrier: the next instance starts without one, as a new device does
     device.stop_queue();
     device.carry_hw_stats();
     shadowed.failed_owner = &failed_owner;
@@ -106,6 +107,7 @@ void NetShadow::driver_restarted(IsolatedModule& fresh)
         {
             MutexLocker lock(m_mutex);
             shadowed->failed_owner = nullptr;
+            shadowed->replayed_at = monotonic_ns();
             shadowed->stats.last_stall_ns = stall;
             shadowed->stats.longest_stall_ns = std::max(shadowed->stats.longest_stall_ns, stall);
         }
@@ -160,6 +162,9 @@ std::vector<NetShadow::DeviceStatus> NetShadow::devices() const
             auto stats = device->stats();
             status.retried = stats.tx_retried;
             status.failed_alone = stats.tx_failed_alone;
+            auto released = device->carrier_released_ns();
+            if (shadowed.replayed_at != 0 && released >= shadowed.replayed_at && !device->carrier_held())
+                status.last_link_wait_ns = released - shadowed.replayed_at;
         }
         result.push_back(status);
     }
@@ -172,7 +177,8 @@ nlohmann::json NetShadow::status() const
     for (auto const& device : devices()) {
         list.push_back({ { "name", device.name }, { "active", device.active }, { "failures", device.failures },
             { "held_batches", device.held_batches }, { "retried", device.retried }, { "failed_alone", device.failed_alone },
-            { "longest_stall_us", device.longest_stall_ns / 1000 }, { "last_stall_us", device.last_stall_ns / 1000 } });
+            { "longest_stall_us", device.longest_stall_ns / 1000 }, { "last_stall_us", device.last_stall_ns / 1000 },
+            { "last_link_wait_us", device.last_link_wait_ns / 1000 } });
     }
     return { { "net_devices", list } };
 }

@@ -71,6 +71,7 @@ public:
         uint64_t failed_alone { 0 };     // frames dropped alone as deterministic faults
         uint64_t longest_stall_ns { 0 }; // longest time from the failure to the replayed restart
         uint64_t last_stall_ns { 0 };
+        uint64_t last_link_wait_ns { 0 }; // after the last replay, until the stack had the driver's carrier (its link up)
     };
     std::vector<DeviceStatus> devices() const;
     // ClassShadow: the devices' status as JSON.
@@ -82,6 +83,7 @@ private:
         ShadowNetPort* port { nullptr };  // owned by the device
         Module* failed_owner { nullptr }; // while active: the driver instance that failed
         uint64_t active_since { 0 };
+        uint64_t replayed_at { 0 }; // when the last restart's replay was done
         DeviceStatus stats;
     };
 
