@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 
 namespace nk::cli {
 
@@ -21,6 +22,7 @@ struct CtlFlags {
     int64_t after { 1 };
     std::optional<uint64_t> target;
     bool repeat { false };
+    std::string path;
 };
 
 void print_table(std::vector<std::vector<std::string>> const& rows)
@@ -137,6 +139,8 @@ void print_done(nlohmann::json const& reply)
         if (reply.contains("failed_meanwhile"))
             std::printf("%s: the driver failed while the fault was being armed: %s\n", text(reply["driver"]).c_str(),
                 text(reply["failed_meanwhile"]).c_str());
+    } else if (reply.contains("updating")) {
+        std::printf("%s: updating to %s (`nooks ctl failures` shows how it went)\n", text(reply["driver"]).c_str(), text(reply["path"]).c_str());
     } else {
         std::printf("%s: restarting\n", text(reply["driver"]).c_str());
     }
@@ -175,6 +179,14 @@ void add_ctl_command(CLI::App& app, int& result)
     auto* restart = ctl->add_subcommand("restart", "Restart a driver now (also one the policy disabled)");
     restart->add_option("driver", flags->driver, "Driver name")->required();
     restart->callback([flags, &result] { result = run(*flags, { { "command", "restart" }, { "driver", flags->driver } }, print_done); });
+    auto* update = ctl->add_subcommand("update",
+        "Live update: swap a new binary in for a running driver through its restart path (shadow mode: applications notice only a pause)");
+    update->add_option("driver", flags->driver, "Driver: an instance (nknet@nic0), or a driver's name when one instance runs")->required();
+    update->add_option("file", flags->path, "The new driver file (.so)")->required();
+    update->callback([flags, &result] {
+        auto path = std::filesystem::absolute(flags->path).lexically_normal().string();
+        result = run(*flags, { { "command", "update" }, { "driver", flags->driver }, { "path", path } }, print_done);
+    });
 
     auto* inject = ctl->add_subcommand("inject", "Arm a fault in a running driver; it fires on the Nth call of an entry point");
     inject->add_option("driver", flags->driver, "Driver: an instance (nkdisk@disk0), or a driver's name when one instance runs")->required();

@@ -10,6 +10,8 @@
 #include <fmt/ranges.h>
 
 #include <atomic>
+#include <filesystem>
+#include <unistd.h>
 
 namespace nk {
 
@@ -215,6 +217,25 @@ Result<nlohmann::json> restart(System& system, nlohmann::json const& request)
     return nlohmann::json { { "driver", name }, { "restarting", true } };
 }
 
+// A live update: {"driver", "path"}, the new binary (absolute or relative to the kernel's directory).
+Result<nlohmann::json> update(System& system, nlohmann::json const& request)
+{
+    auto* recovery = system.recovery();
+    if (recovery == nullptr)
+        return make_error(ErrorCode::FailedPrecondition, "update: native mode has no restart path (run with --mode shadow)");
+    auto name = TRY(resolve_driver(system, request, "update"));
+    if (!request.contains("path") || !request["path"].is_string() || request["path"].get<std::string>().empty())
+        return make_error(ErrorCode::InvalidArgument, "update: path: the new driver file is missing");
+    auto path = std::filesystem::absolute(request["path"].get<std::string>()).lexically_normal();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error))
+        return make_error(ErrorCode::NotFound, "update: {}: not a driver file", path.string());
+    if (::access(path.c_str(), R_OK) != 0)
+        return make_error(ErrorCode::PermissionDenied, "update: {}: not readable", path.string());
+    TRY(recovery->update(name, path.string()));
+    return nlohmann::json { { "driver", name }, { "updating", true }, { "path", path.string() } };
+}
+
 Result<nlohmann::json> inject_fault(System& system, nlohmann::json const& request)
 {
     auto spec = TRY(injection_from_request(request));
@@ -268,6 +289,7 @@ void add_control_handlers(ControlServer& server, System& system)
     add("objects", objects);
     add("failures", failures);
     add("restart", restart);
+    add("update", update);
     add("inject", inject_fault);
 }
 

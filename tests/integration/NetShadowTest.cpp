@@ -10,6 +10,8 @@
 
 #include "NetMachine.h"
 
+#include "nooks/recovery/RecoveryManager.h"
+
 #include <atomic>
 #include <fstream>
 #include <random>
@@ -171,6 +173,99 @@ TEST_F(NetShadowMachine, PoisonFrame_IsDroppedAloneAfterThreeTries)
     auto status = run({ "ping", "-c", "3", "-i", "0.2", "-W", "2", peer_address(0) });
     EXPECT_TRUE(status.success()) << "ping after the poison frame: " << status.describe();
     (void)control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "none" } });
+}
+
+// ---- Live updates ----
+
+// `nooks ctl update` swaps new binaries in under a download: the download
+// goes on, the interface is the same, each update is recorded as one (not as
+// a failure), and the driver runs the last binary.
+TEST_F(NetShadowMachine, LiveUpdatesUnderADownload_AreOnlyAPause)
+{
+    boot("shadow");
+    auto original = m_system->recovery()->driver("nknet@nic0");
+    ASSERT_TRUE(original);
+    std::vector<std::string> versions;
+    for (auto const* name : { "nknet-v2.so", "nknet-v3.so" }) {
+        versions.push_back(m_dir.file(name));
+        std::filesystem::copy_file(original->path, versions.back());
+    }
+    auto served = m_dir.file("www");
+    std::filesystem::create_directories(served);
+    {
+        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
+        std::mt19937_64 random(11);
+        std::ofstream out(served + "/blob", std::ios::binary);
+        for (int i = 0; i < 100; ++i) {
+            for (auto& word : chunk)
+                word = random();
+            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
+        }
+    }
+    auto server = peer(0).start({ "/usr/bin/python3", "-m", "http.server", "8080", "--bind", peer_address(0), "--directory", served });
+    ASSERT_TRUE(server) << server.error().message();
+    ASSERT_TRUE(run({ "sh", "-c", fmt::format("for i in $(seq 50); do curl -s -o /dev/null http://{}:8080/ && exit 0; sleep 0.1; done; exit 1",
+                                     peer_address(0)) })
+                    .success());
+    auto links = Rtnetlink::open(*m_ns);
+    ASSERT_TRUE(links);
+    auto before = links->link(m_nic.interface);
+    ASSERT_TRUE(before);
+
+    std::thread updater([&] {
+        for (int i = 0; i < 3; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(800));
+            auto const& file = versions[i % versions.size()];
+            auto reply = control({ { "command", "update" }, { "driver", "nknet" }, { "path", file } });
+            EXPECT_TRUE(reply.value("ok", false)) << reply.dump();
+            EXPECT_TRUE(test::wait_until(std::chrono::seconds(20), [&] {
+                auto status = m_system->recovery()->driver("nknet@nic0");
+                return status && status->path == file && status->state == DriverState::Live && net_device()->carrier();
+            })) << "update " << i << " to " << file << ": " << control({ { "command", "failures" } }).dump();
+        }
+    });
+    auto fetched = m_dir.file("fetched");
+    auto status = run({ "curl", "-s", "-S", "--limit-rate", "25M", "--max-time", "120", "-o", fetched,
+        fmt::format("http://{}:8080/blob", peer_address(0)) });
+    updater.join();
+    ASSERT_TRUE(status.success()) << "curl: " << status.describe();
+    EXPECT_EQ(test::sha256_of(fetched), test::sha256_of(served + "/blob"));
+    auto after = links->link(m_nic.interface);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->ifindex, before->ifindex);
+    auto records = control({ { "command", "failures" } })["failures"];
+    ASSERT_EQ(records.size(), 3u) << records.dump();
+    for (size_t i = 0; i < records.size(); ++i) {
+        EXPECT_EQ(records[i]["cause"], "update") << records[i].dump();
+        EXPECT_EQ(records[i]["decided_by"], "operator") << records[i].dump();
+        EXPECT_EQ(records[i]["outcome"], "updated to " + versions[i % versions.size()]) << records[i].dump();
+    }
+    auto driver = m_system->recovery()->driver("nknet@nic0");
+    EXPECT_EQ(driver->failures, 0u) << "an update is not a failure";
+    EXPECT_EQ(driver->restarts, 3u);
+}
+
+// A file that is no driver: the update does not take, the driver comes back
+// from the binary it ran, and the device carries on.
+TEST_F(NetShadowMachine, UpdateToABrokenFile_RollsBack)
+{
+    boot("shadow");
+    auto original = m_system->recovery()->driver("nknet@nic0");
+    ASSERT_TRUE(original);
+    auto broken = m_dir.file("broken.so");
+    std::ofstream(broken) << "not an ELF file\n";
+    auto missing = control({ { "command", "update" }, { "driver", "nknet" }, { "path", m_dir.file("absent.so") } });
+    EXPECT_FALSE(missing.value("ok", true)) << missing.dump();
+    EXPECT_NE(missing.dump().find("not a driver file"), std::string::npos) << missing.dump();
+    auto reply = control({ { "command", "update" }, { "driver", "nknet" }, { "path", broken } });
+    ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+    ASSERT_TRUE(test::wait_until(std::chrono::seconds(20), [&] {
+        auto records = control({ { "command", "failures" } })["failures"];
+        return !records.empty() && records.back().value("outcome", std::string()) == "restarted";
+    })) << control({ { "command", "failures" } }).dump();
+    EXPECT_EQ(m_system->recovery()->driver("nknet@nic0")->path, original->path);
+    ASSERT_TRUE(wait_for_interface());
+    EXPECT_TRUE(run({ "ping", "-c", "3", "-i", "0.2", "-W", "2", peer_address(0) }).success());
 }
 
 // ---- Real programs through repeated crashes, shadow against nooks ----

@@ -7,10 +7,17 @@
 // mode shows the failures the paper reported.
 
 #include "harness/Command.h"
+#include "control/ControlServer.h"
+#include "harness/Ext4Stack.h"
+#include "harness/Workloads.h"
 #include "harness/KernelProcess.h"
 #include "support/NetTestSupport.h"
 #include "support/TestSupport.h"
 #include "tools/eval/AppEval.h"
+
+#include <filesystem>
+#include <future>
+#include <thread>
 
 namespace nk {
 namespace {
@@ -59,6 +66,60 @@ TEST(ShadowApps, SameRunInNooksMode_ApplicationsFail)
     }
     // The disk is replaced under ext4: applications using it fail.
     EXPECT_GE(failed, 1u);
+}
+
+// Live updates of the disk driver under a database: `nooks ctl update`
+// swaps three binaries in while sqlite3 commits; every transaction is there
+// when the disk is read back cold, and each update is recorded as one.
+TEST(ShadowApps, LiveDiskDriverUpdates_UnderADatabase)
+{
+    NK_REQUIRE_ROOT();
+    if (!harness::have_program("sqlite3"))
+        GTEST_SKIP() << "sqlite3 is not installed";
+    test::TempDir dir { "nooks-live-update" };
+    auto stack = harness::Ext4Stack::create({ .nooks_binary = harness::find_nooks_binary(), .mode = "shadow", .dir = dir.path(),
+        .disk_size = "128MiB", .config_extra = "[isolation]\nagent = \"\"\n" });
+    ASSERT_TRUE(stack) << stack.error().message();
+    auto driver = std::filesystem::path(harness::find_nooks_binary()).parent_path().parent_path() / "lib/nooks/drivers/nkdisk.so";
+    ASSERT_TRUE(std::filesystem::exists(driver)) << driver;
+    std::vector<std::string> versions;
+    for (auto const* name : { "nkdisk-v2.so", "nkdisk-v3.so" }) {
+        versions.push_back(dir.file(name));
+        std::filesystem::copy_file(driver, versions.back());
+    }
+    auto workspace = (*stack)->ext4() + "/db";
+    std::filesystem::create_directories(workspace);
+    constexpr harness::SqliteOptions database { .transactions = 3000, .rows = 20 };
+    auto running = std::async(std::launch::async, [&] { return harness::run_sqlite(workspace, database); });
+    auto control = [&](nlohmann::json const& request) {
+        auto reply = control_request((*stack)->control(), request);
+        EXPECT_TRUE(reply) << reply.error().message();
+        return reply ? *reply : nlohmann::json {};
+    };
+    unsigned under_load = 0;
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        under_load += running.wait_for(std::chrono::seconds(0)) != std::future_status::ready ? 1 : 0;
+        auto reply = control({ { "command", "update" }, { "driver", "nkdisk" }, { "path", versions[i % 2] } });
+        ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+        ASSERT_TRUE(test::wait_until(std::chrono::seconds(20), [&] {
+            auto records = control({ { "command", "failures" } })["failures"];
+            return records.size() == static_cast<size_t>(i + 1) && records.back().value("outcome", std::string()).starts_with("updated to");
+        })) << control({ { "command", "failures" } }).dump();
+    }
+    auto result = running.get();
+    ASSERT_TRUE(result) << result.error().message();
+    EXPECT_EQ(under_load, 3u) << "sqlite3 finished before the updates were done: the test proves nothing";
+    ASSERT_TRUE((*stack)->remount(true));
+    auto verified = harness::verify_sqlite(workspace, database);
+    EXPECT_TRUE(verified) << verified.error().message();
+    auto records = control({ { "command", "failures" } })["failures"];
+    ASSERT_EQ(records.size(), 3u);
+    for (size_t i = 0; i < records.size(); ++i)
+        EXPECT_EQ(records[i]["outcome"], "updated to " + versions[i % 2]) << records[i].dump();
+    auto list = control({ { "command", "list" } });
+    EXPECT_EQ(list.value("/classes/block/failed_requests_total"_json_pointer, uint64_t(1)), 0u) << list.dump();
+    ASSERT_TRUE((*stack)->stop_kernel());
 }
 
 // The seed's network rows, measured: file transfer, remote session and network

@@ -308,7 +308,10 @@ void IsolatedModule::fail(FailureRecord record)
         m_failure = record;
     }
     set_state(ModuleState::Failed);
-    logger()->error("driver {} failed: {}: {}", name(), failure_cause_name(record.cause), record.message);
+    if (record.cause == FailureCause::Update)
+        logger()->info("driver {} stopped for its {}", name(), record.message); // a live update: the same path as a failure
+    else
+        logger()->error("driver {} failed: {}: {}", name(), failure_cause_name(record.cause), record.message);
     // Stop everything that talks to the domain, then end it.
     m_xpc->fail(Error(ErrorCode::DriverFailed, record.message));
     m_domain->terminate();

@@ -16,6 +16,7 @@ char const* failure_cause_name(FailureCause cause)
     case FailureCause::Protocol: return "protocol";
     case FailureCause::Resources: return "too-many-resources";
     case FailureCause::Operator: return "operator";
+    case FailureCause::Update: return "update";
     case FailureCause::StartFailure: return "start-failure";
     }
     return "?";

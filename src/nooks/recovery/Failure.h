@@ -23,6 +23,7 @@ enum class FailureCause : uint8_t {
     Protocol,         // the domain broke the XPC protocol
     Resources,        // the driver held too many resources
     Operator,         // an operator asked for it
+    Update,           // an operator swapped in a new driver binary (a live update)
     StartFailure,     // the driver could not be loaded or initialized
 };
 

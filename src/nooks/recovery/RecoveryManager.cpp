@@ -327,6 +327,26 @@ Result<void> RecoveryManager::restart(std::string const& name)
     return {};
 }
 
+Result<void> RecoveryManager::update(std::string const& name, std::string const& path)
+{
+    IsolatedModule* module = nullptr;
+    {
+        MutexLocker lock(m_mutex);
+        auto it = m_drivers.find(name);
+        if (it == m_drivers.end())
+            return make_error(ErrorCode::NotFound, "update: no driver named {}", name);
+        auto& driver = *it->second;
+        if (driver.status.state == DriverState::Recovering)
+            return make_error(ErrorCode::Unavailable, "update: {} is being recovered; try again", name);
+        if (driver.status.state == DriverState::Disabled || driver.status.module == nullptr)
+            return make_error(ErrorCode::FailedPrecondition, "update: {} is disabled (`nooks ctl restart` starts it again)", name);
+        module = driver.status.module;
+        driver.pending_update = path;
+    }
+    module->fail({ .cause = FailureCause::Update, .module = name, .message = fmt::format("update to {} requested by an operator", path) });
+    return {};
+}
+
 bool RecoveryManager::wait_idle(std::chrono::milliseconds timeout) const
 {
     MutexLocker lock(m_mutex);
@@ -457,9 +477,14 @@ void RecoveryManager::recover(Driver& driver, IsolatedModule& failed)
     auto const detected = failure.detected_ns != 0 ? failure.detected_ns : monotonic_ns();
     RecoveryRecord record;
     record.failure = failure;
+    // An operator's update: started from the new binary, no failure to count or to ask about.
+    std::string update;
     {
         MutexLocker lock(m_mutex);
-        driver.status.failures++;
+        if (failure.cause == FailureCause::Update)
+            update = std::exchange(driver.pending_update, {});
+        if (update.empty())
+            driver.status.failures++;
         driver.status.module = nullptr;
         record.injected = driver.next_start_injection ? driver.injected : std::exchange(driver.injected, {});
     }
@@ -469,7 +494,13 @@ void RecoveryManager::recover(Driver& driver, IsolatedModule& failed)
 
     for (unsigned attempt = 1;; ++attempt) {
         auto start = monotonic_ns();
-        auto decision = decide(driver, failure, record);
+        PolicyDecision decision;
+        if (attempt == 1 && !update.empty()) {
+            decision = { RecoveryAction::Replace, 0, update, "a live update" };
+            record.decided_by = "operator";
+        } else {
+            decision = decide(driver, failure, record);
+        }
         if (attempt > max_failed_starts) {
             decision = { RecoveryAction::GiveUp, 0, {}, fmt::format("the driver failed to start {} times in a row", max_failed_starts) };
             record.decided_by = "recovery manager";
@@ -526,7 +557,9 @@ void RecoveryManager::recover(Driver& driver, IsolatedModule& failed)
         {
             MutexLocker lock(m_mutex);
             driver.status.module = fresh;
-            driver.status.path = path;
+            // A binary that did not bring the devices back is not the driver's from now on.
+            if (missing.empty())
+                driver.status.path = path;
             driver.status.restarts++;
         }
         if (!missing.empty()) {
@@ -545,7 +578,9 @@ void RecoveryManager::recover(Driver& driver, IsolatedModule& failed)
             if (driver.queue.empty())
                 driver.status.state = DriverState::Live;
         }
-        record.outcome = decision.action == RecoveryAction::Replace ? fmt::format("replaced by {}", path) : "restarted";
+        record.outcome = decision.action != RecoveryAction::Replace ? std::string("restarted")
+            : attempt == 1 && !update.empty()                        ? fmt::format("updated to {}", path)
+                                                                     : fmt::format("replaced by {}", path);
         break;
     }
     record.total_ns = monotonic_ns() - detected;

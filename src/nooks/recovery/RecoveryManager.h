@@ -108,6 +108,14 @@ public:
 
     // Operator: fail the driver now and restart it, or start a disabled one again.
     Result<void> restart(std::string const& driver);
+    // Operator: a live update. The driver's instance is stopped as a failure
+    // is (cause "update") and restarted from `path` through the same stages
+    // (the shadow drivers keep its devices meanwhile: applications see a
+    // pause); the policy is not asked and the update is no failure in its
+    // window. A binary that does not start, or does not register the
+    // devices again, is not kept: the driver restarts from the binary it ran.
+    // NotFound, Unavailable (being recovered), FailedPrecondition (disabled).
+    Result<void> update(std::string const& driver, std::string const& path);
     // Notes that a fault was injected (so the next failure's record says so).
     void note_injection(std::string const& driver, std::string const& description);
     // An injection aimed at initialization (module_init, bus_probe): armed in the
@@ -132,6 +140,7 @@ private:
         std::string binding;
         std::deque<uint64_t> failure_times; // monotonic ns, within the largest window
         std::string injected;
+        std::string pending_update; // the binary an operator's update starts
         std::optional<abi::InjectionSpec> next_start_injection;
         std::optional<abi::InjectionSpec> sticky_injection;
         std::deque<IsolatedModule*> queue; // failed instances to recover, in order
