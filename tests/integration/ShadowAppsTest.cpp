@@ -119,7 +119,9 @@ TEST(ShadowApps, LiveDiskDriverUpdates_UnderADatabase)
         EXPECT_EQ(records[i]["outcome"], "updated to " + versions[i % 2]) << records[i].dump();
     auto list = control({ { "command", "list" } });
     EXPECT_EQ(list.value("/classes/block/failed_requests_total"_json_pointer, uint64_t(1)), 0u) << list.dump();
+    ASSERT_TRUE((*stack)->unmount_ext4());
     ASSERT_TRUE((*stack)->stop_kernel());
+    EXPECT_EQ((*stack)->kernel().exit_description(), "exit 0");
 }
 
 // The seed's network rows, measured: file transfer, remote session and network
