@@ -262,5 +262,24 @@ TEST_F(NapiTest, DeleteThenAdd_TakesTheContextAgain)
     EXPECT_NE(&third, &second);
 }
 
+// A failed driver's context is abandoned (disabled, no wait for a poll that
+// may be running into the dead driver): its device's next driver takes it.
+TEST_F(NapiTest, Abandoned_TakenByTheNextDriver)
+{
+    auto& first = add([](Napi&, int) -> Result<int> { return 0; });
+    first.enable();
+    first.abandon();
+    interrupt(first); // disabled: no poll
+    EXPECT_EQ(first.stats().polls, 0u);
+    auto& second = add([](Napi& n, int) -> Result<int> {
+        n.complete_done(0);
+        return 0;
+    });
+    EXPECT_EQ(&second, &first);
+    second.enable();
+    interrupt(second);
+    EXPECT_EQ(second.stats().polls, 1u);
+}
+
 } // namespace
 } // namespace nk

@@ -4,6 +4,7 @@
 // the stack above, the rx mode and MTU rules, kill, and the watchdog's
 // transmit timeout and receive stall.
 
+#include "base/Clock.h"
 #include "classes/net/NetLayer.h"
 #include "kernel/Kernel.h"
 #include "kernel/bus/BusDevice.h"
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <thread>
 
 namespace nk {
 namespace {
@@ -62,6 +64,11 @@ public:
     {
         std::scoped_lock lock(mutex);
         batches.push_back(frames.size());
+        // A "driver" that dies with a batch holding a frame of this length.
+        if (fail_on_length > 0 && std::ranges::any_of(frames, [&](Frame const* f) { return f->size() == fail_on_length; })) {
+            failed_batches++;
+            return make_error(ErrorCode::DriverFailed, "the driver failed");
+        }
         for (size_t i = 0; i < frames.size(); ++i) {
             if (busy_after >= 0 && sent.size() >= static_cast<size_t>(busy_after)) {
                 answers[i] = NK_NETDEV_TX_BUSY;
@@ -102,6 +109,8 @@ public:
     int open_answer { 0 };
     int mac_answer { 0 };
     int busy_after { -1 }; // frames taken before every answer is BUSY (-1: never)
+    size_t fail_on_length { 0 }; // a batch with a frame of this length fails the driver (0: never)
+    int failed_batches { 0 };
     bool stop_on_busy { false };
     std::function<void()> on_busy; // called with each BUSY answer
     std::atomic<int> opens { 0 };
@@ -435,6 +444,112 @@ TEST_F(NetDeviceTest, Watchdog_TransmitTimeout)
 }
 
 // The watchdog reports frames for us arriving with none delivered.
+// Without a retry limit (no shadow) a batch the driver failed on is dropped
+// with it (its device is about to go).
+TEST_F(NetDeviceTest, FailedBatch_DroppedWithoutRetries)
+{
+    ASSERT_TRUE(device->open());
+    device->start_queue();
+    port->fail_on_length = 61;
+    for (uint8_t i = 0; i < 3; ++i)
+        ASSERT_TRUE(device->enqueue(frame_of(60 + i, i)));
+    device->run_queue();
+    EXPECT_EQ(port->failed_batches, 1);
+    EXPECT_EQ(device->queued(), 0u);
+    EXPECT_EQ(device->stats().tx_dropped, 3u);
+    EXPECT_EQ(device->stats().tx_retried, 0u);
+}
+
+// With a retry limit (a shadow driver's), the failed batch goes back to the
+// queue; each of its frames is then handed over alone, so the one that kills
+// the driver is named by the next failures and dropped alone at the limit;
+// the others go through, in order.
+TEST_F(NetDeviceTest, FailedBatch_RetriedAloneAndTheKillerDroppedAlone)
+{
+    device->set_tx_retry_limit(3);
+    ASSERT_TRUE(device->open());
+    device->start_queue();
+    port->fail_on_length = 61;
+    for (uint8_t i = 0; i < 3; ++i)
+        ASSERT_TRUE(device->enqueue(frame_of(60 + i, i)));
+    device->run_queue();
+    EXPECT_EQ(port->failed_batches, 1);
+    EXPECT_EQ(device->queued(), 3u);
+    EXPECT_EQ(device->suspects_queued(), 3u);
+    EXPECT_EQ(device->stats().tx_dropped, 0u);
+    // The "driver's next instance": every run hands one suspect alone.
+    for (int run = 0; run < 6 && device->queued() > 0; ++run)
+        device->run_queue();
+    EXPECT_EQ(device->queued(), 0u);
+    // The killer was in flight alone at failures 2 and 3 (3 in all).
+    EXPECT_EQ(port->failed_batches, 3);
+    ASSERT_EQ(port->sent.size(), 2u);
+    EXPECT_EQ(port->sent[0], frame_of(60, 0));
+    EXPECT_EQ(port->sent[1], frame_of(62, 2));
+    auto stats = device->stats();
+    EXPECT_EQ(stats.tx_failed_alone, 1u);
+    EXPECT_EQ(stats.tx_packets, 2u);
+    // Suspects went one per batch; new frames batch again.
+    port->fail_on_length = 0;
+    for (uint8_t i = 0; i < 4; ++i)
+        ASSERT_TRUE(device->enqueue(frame_of(70 + i, i)));
+    device->run_queue();
+    EXPECT_EQ(port->batches.back(), 4u);
+}
+
+// A held carrier: the driver's changes are recorded but the upper keeps what
+// it saw, until the hold is released (by the driver's link coming up after a
+// restart, or by the deadline).
+TEST_F(NetDeviceTest, CarrierHold_UpperKeepsItsLinkUntilReleased)
+{
+    device->carrier_on();
+    EXPECT_TRUE(upper.carrier);
+    device->hold_carrier();
+    device->carrier_off();
+    EXPECT_FALSE(device->carrier());
+    EXPECT_TRUE(upper.carrier) << "the stack saw the failed driver's carrier go";
+    device->release_carrier_at(monotonic_ns() + 10'000'000'000ull);
+    EXPECT_TRUE(device->carrier_held());
+    device->carrier_on(); // the new instance's link comes up
+    EXPECT_FALSE(device->carrier_held());
+    EXPECT_TRUE(upper.carrier);
+    EXPECT_GT(device->carrier_released_ns(), 0u);
+    // A link that never comes back: released at the deadline, and the stack sees it.
+    device->hold_carrier();
+    device->carrier_off();
+    device->release_carrier_at(monotonic_ns() + 1'000'000);
+    device->expire_carrier_hold(monotonic_ns()); // not yet
+    EXPECT_TRUE(device->carrier_held());
+    std::this_thread::sleep_for(2ms);
+    device->expire_carrier_hold(monotonic_ns());
+    EXPECT_FALSE(device->carrier_held());
+    EXPECT_FALSE(upper.carrier);
+}
+
+// The NIC's counters restart from zero with a reset: carried over, they keep counting up.
+TEST_F(NetDeviceTest, HwStats_CarriedOverAReset)
+{
+    device->update_hw_stats({ 5, 1, 0, 2 });
+    device->carry_hw_stats();
+    device->update_hw_stats({ 1, 0, 0, 0 });
+    auto hw = device->stats().hw;
+    EXPECT_EQ(hw.rx_missed, 6u);
+    EXPECT_EQ(hw.rx_errors, 1u);
+    EXPECT_EQ(hw.hw_errors, 2u);
+}
+
+// A device is not blamed for frames its NIC took before it existed (the
+// failed driver's device, in nooks mode): the watch starts from the NIC's
+// count at the device's first look.
+TEST_F(NetDeviceTest, Watchdog_NewDeviceStartsFromTheNicsCount)
+{
+    boot({ .tx_timeout = 0ms, .rx_stall_timeout = 50ms });
+    net->set_rx_probe("nic0", [] { return uint64_t { 500 }; });
+    ASSERT_TRUE(device->open());
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(port->rx_stalls.load(), 0);
+}
+
 TEST_F(NetDeviceTest, Watchdog_ReceiveStall)
 {
     boot({ .tx_timeout = 0ms, .rx_stall_timeout = 50ms });
