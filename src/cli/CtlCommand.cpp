@@ -23,6 +23,7 @@ struct CtlFlags {
     std::optional<uint64_t> target;
     bool repeat { false };
     std::string path;
+    bool next_instance { false };
 };
 
 void print_table(std::vector<std::vector<std::string>> const& rows)
@@ -197,10 +198,12 @@ void add_ctl_command(CLI::App& app, int& result)
     inject->add_option("--entry", flags->entry, "Entry point: blk_queue_rq, irq_handler, blk_ioctl, bus_probe, module_init... (default: any)");
     inject->add_option("--target,--sector,--frame-length", flags->target,
         "Only calls with this class-defined target (block: requests starting at this sector; net: start_xmit of frames of this length)");
+    inject->add_flag("--next-instance", flags->next_instance,
+        "Arm it in the driver's next instance (after a failure or `restart`), from its start: e.g. a fault in the open a shadow replays");
     inject->add_flag("--repeat", flags->repeat, "Fire on every matching call from the Nth on, in every restarted instance too (a deterministic fault); `inject DRIVER none` disarms");
     inject->callback([flags, &result] {
         nlohmann::json request { { "command", "inject" }, { "driver", flags->driver }, { "fault", flags->fault }, { "entry", flags->entry },
-            { "after", flags->after }, { "repeat", flags->repeat } };
+            { "after", flags->after }, { "repeat", flags->repeat }, { "next_instance", flags->next_instance } };
         if (flags->target)
             request["target"] = *flags->target;
         result = run(*flags, request, print_done);

@@ -246,8 +246,9 @@ Result<nlohmann::json> inject_fault(System& system, nlohmann::json const& reques
     auto description = inject::describe(spec);
     std::string failed_meanwhile;
     auto* isolated = dynamic_cast<IsolatedModule*>(module.get());
-    if (isolated != nullptr && inject::aims_at_initialization(spec)) {
-        // Initialization already ran in this instance: aim at the next one (after a failure or `restart`).
+    if (isolated != nullptr && (inject::aims_at_initialization(spec) || request.value("next_instance", false))) {
+        // Initialization already ran in this instance (or the request asks for
+        // it): aim at the next one (after a failure or `restart`).
         if (system.recovery() == nullptr)
             return make_error(ErrorCode::FailedPrecondition, "inject: a fault at initialization needs recovery (nooks mode)");
         TRY(system.recovery()->inject_at_next_start(name, spec, description));

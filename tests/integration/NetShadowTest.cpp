@@ -175,6 +175,32 @@ TEST_F(NetShadowMachine, PoisonFrame_IsDroppedAloneAfterThreeTries)
     (void)control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "none" } });
 }
 
+// The restarted instance fails in the replay itself (its open crashes): the
+// device stays kept through that failure for the instance after, which gets
+// it back. (The fault is armed in the next instance only.)
+TEST_F(NetShadowMachine, RestartedInstanceFailingInItsReplay_DeviceKeptForTheNext)
+{
+    boot("shadow");
+    auto links = Rtnetlink::open(*m_ns);
+    ASSERT_TRUE(links);
+    auto before = links->link(m_nic.interface);
+    ASSERT_TRUE(before);
+    auto armed = control({ { "command", "inject" }, { "driver", "nknet" }, { "fault", "null-deref" }, { "entry", "net_open" },
+        { "next_instance", true } });
+    ASSERT_TRUE(armed.value("ok", false)) << armed.dump();
+    auto restart = control({ { "command", "restart" }, { "driver", "nknet" } });
+    ASSERT_TRUE(restart.value("ok", false)) << restart.dump();
+    ASSERT_TRUE(wait_recovered(2)) << control({ { "command", "failures" } }).dump();
+    auto records = control({ { "command", "failures" } })["failures"];
+    ASSERT_EQ(records.size(), 2u) << records.dump();
+    EXPECT_EQ(records[0]["cause"], "operator");
+    EXPECT_EQ(records[1]["cause"], "crash") << records.dump();
+    auto after = links->link(m_nic.interface);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->ifindex, before->ifindex);
+    EXPECT_TRUE(run({ "ping", "-c", "3", "-i", "0.2", "-W", "2", peer_address(0) }).success());
+}
+
 // ---- Live updates ----
 
 // `nooks ctl update` swaps new binaries in under a download: the download

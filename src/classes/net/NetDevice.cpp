@@ -403,7 +403,8 @@ void NetDevice::wake_queue()
 
 void NetDevice::carrier_on()
 {
-    if (!alive() || m_carrier.exchange(true, std::memory_order_acq_rel))
+    // seq_cst with release_carrier_at's store and load: one of the two sees the other.
+    if (!alive() || m_carrier.exchange(true, std::memory_order_seq_cst))
         return;
     logger()->info("{}: carrier on", m_name);
     {
@@ -411,7 +412,7 @@ void NetDevice::carrier_on()
         m_stats.carrier_changes++;
     }
     // A hold waiting for the link ends with it.
-    if (m_carrier_held.load(std::memory_order_acquire) && m_carrier_hold_deadline_ns.load(std::memory_order_acquire) != 0)
+    if (m_carrier_held.load(std::memory_order_seq_cst) && m_carrier_hold_deadline_ns.load(std::memory_order_seq_cst) != 0)
         release_carrier();
     tell_upper_carrier();
 }
@@ -461,8 +462,8 @@ void NetDevice::release_carrier_at(uint64_t deadline_ns)
         release_carrier();
         return;
     }
-    m_carrier_hold_deadline_ns.store(std::max<uint64_t>(deadline_ns, 1), std::memory_order_release);
-    if (carrier()) // the link came up meanwhile
+    m_carrier_hold_deadline_ns.store(std::max<uint64_t>(deadline_ns, 1), std::memory_order_seq_cst);
+    if (m_carrier.load(std::memory_order_seq_cst)) // the link came up meanwhile
         release_carrier();
 }
 

@@ -157,6 +157,16 @@ public:
     // The driver's counters restart from zero with the NIC it resets: from
     // now on they are added to the totals it had reported.
     void carry_hw_stats();
+    // Runs `body` with the stack's configuration calls (open, stop, MAC, MTU,
+    // receive mode) held off: a shadow's replay and its switch back to the
+    // driver happen as one step, so a change the stack makes meanwhile is
+    // neither answered by the shadow and lost nor replayed twice.
+    template<typename Body>
+    void with_configuration_held(Body&& body)
+    {
+        MutexLocker control(m_control_mutex);
+        body();
+    }
 
     void attach_upper(NetUpper* upper);
 

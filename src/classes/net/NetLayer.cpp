@@ -201,6 +201,12 @@ std::string NetLayer::describe_hardware(std::string const& name) const
 
 // ---- The watchdog ----
 
+void NetLayer::restart_rx_watch(NetDevice const& device)
+{
+    MutexLocker lock(m_watchdog_mutex);
+    m_rx_watch.erase(device.id());
+}
+
 void NetLayer::watchdog()
 {
     pthread_setname_np(pthread_self(), "nk-net-watchdog");

@@ -103,6 +103,9 @@ public:
     void set_describer(std::string const& name, Describer describer);
 
     Options options() const { return m_options; }
+    // Forgets what the receive-stall watch saw of `device`: its next look
+    // starts afresh (a shadow's device handed to a restarted driver).
+    void restart_rx_watch(NetDevice const& device);
 
 private:
     std::vector<NetLayerListener*> listeners() const;

@@ -65,6 +65,9 @@ public:
     ModuleState state() const { return m_state.load(std::memory_order_acquire); }
     // True if both are instances of one driver (one restarted or replaced by
     // the other): the same binding, or, unbound, the same name.
+    // What same_driver_as compares, as a value that outlives the instance
+    // (its successors share it).
+    std::string driver_identity() const { return m_binding.empty() ? "name:" + m_name : "binding:" + m_binding; }
     bool same_driver_as(Module const& other) const
     {
         return m_binding.empty() && other.m_binding.empty() ? m_name == other.m_name : m_binding == other.m_binding;

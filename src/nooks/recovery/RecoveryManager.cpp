@@ -330,20 +330,28 @@ Result<void> RecoveryManager::restart(std::string const& name)
 Result<void> RecoveryManager::update(std::string const& name, std::string const& path)
 {
     IsolatedModule* module = nullptr;
+    Driver* driver = nullptr;
     {
         MutexLocker lock(m_mutex);
         auto it = m_drivers.find(name);
         if (it == m_drivers.end())
             return make_error(ErrorCode::NotFound, "update: no driver named {}", name);
-        auto& driver = *it->second;
-        if (driver.status.state == DriverState::Recovering)
+        driver = it->second.get();
+        if (driver->status.state == DriverState::Recovering)
             return make_error(ErrorCode::Unavailable, "update: {} is being recovered; try again", name);
-        if (driver.status.state == DriverState::Disabled || driver.status.module == nullptr)
+        if (driver->status.state == DriverState::Disabled || driver->status.module == nullptr)
             return make_error(ErrorCode::FailedPrecondition, "update: {} is disabled (`nooks ctl restart` starts it again)", name);
-        module = driver.status.module;
-        driver.pending_update = path;
+        module = driver->status.module;
+        driver->pending_update = path;
     }
     module->fail({ .cause = FailureCause::Update, .module = name, .message = fmt::format("update to {} requested by an operator", path) });
+    // The first cause wins: a driver that failed on its own meanwhile is
+    // recovered as a failure, and the update is not made.
+    if (auto failure = module->failure(); !failure || failure->cause != FailureCause::Update) {
+        MutexLocker lock(m_mutex);
+        driver->pending_update.clear();
+        return make_error(ErrorCode::Unavailable, "update: {} failed on its own meanwhile and is being recovered; try again", name);
+    }
     return {};
 }
 

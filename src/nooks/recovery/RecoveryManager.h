@@ -111,10 +111,13 @@ public:
     // Operator: a live update. The driver's instance is stopped as a failure
     // is (cause "update") and restarted from `path` through the same stages
     // (the shadow drivers keep its devices meanwhile: applications see a
-    // pause); the policy is not asked and the update is no failure in its
-    // window. A binary that does not start, or does not register the
-    // devices again, is not kept: the driver restarts from the binary it ran.
-    // NotFound, Unavailable (being recovered), FailedPrecondition (disabled).
+    // pause); the policy is not asked and the update itself counts as no
+    // failure. A binary that does not start, or does not register the
+    // devices again, is not kept: that is a failure (counted, and the policy
+    // decides), and a restart runs the binary the driver ran before. A binary
+    // that starts and fails later is recovered like any driver, from itself.
+    // NotFound, Unavailable (being recovered, or failed on its own
+    // meanwhile: no update), FailedPrecondition (disabled).
     Result<void> update(std::string const& driver, std::string const& path);
     // Notes that a fault was injected (so the next failure's record says so).
     void note_injection(std::string const& driver, std::string const& description);

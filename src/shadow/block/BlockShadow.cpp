@@ -32,10 +32,10 @@ Result<std::shared_ptr<Disk>> BlockShadow::register_disk(Module& owner, BusDevic
         // Only the failed driver's next instance, on the same device, gets the
         // live disk (its file, its waiting requests): any other driver asking
         // for the name meanwhile is refused as if the disk were registered.
-        if (!owner.same_driver_as(*shadowed.failed_owner) || disk->device() != device)
+        if (owner.driver_identity() != shadowed.failed_driver || disk->device() != device)
             return make_error(ErrorCode::AlreadyExists,
                 "blk_register_disk: {} is kept for {}'s next instance; {} may not take it", geometry.name,
-                shadowed.failed_owner->name(), owner.name());
+                shadowed.failed_name, owner.name());
         auto const& kept = shadowed.geometry;
         if (kept.capacity_sectors != geometry.capacity_sectors || kept.logical_block_size != geometry.logical_block_size
             || geometry.queue_depth < 1 || geometry.max_sectors < kept.max_sectors)
@@ -53,7 +53,10 @@ Result<std::shared_ptr<Disk>> BlockShadow::register_disk(Module& owner, BusDevic
     auto disk = TRY(m_block.create_disk(owner, device, params, std::move(tap), private_data));
     lock.lock();
     auto& shadowed = m_disks[geometry.name];
-    shadowed = Shadowed { disk, tap_raw, geometry, nullptr, 0, {} };
+    shadowed = Shadowed {};
+    shadowed.disk = disk;
+    shadowed.port = tap_raw;
+    shadowed.geometry = geometry;
     shadowed.stats.name = geometry.name;
     return disk;
 }
@@ -62,15 +65,25 @@ bool BlockShadow::keep_disk(Disk& disk, Module& owner)
 {
     MutexLocker lock(m_mutex);
     auto it = m_disks.find(disk.name());
-    if (it == m_disks.end() || it->second.disk.lock().get() != &disk || owner.state() != ModuleState::Failed)
-        return false; // not ours, or a driver unloading normally: really unregister
+    if (it == m_disks.end() || it->second.disk.lock().get() != &disk)
+        return false; // not ours
     auto& shadowed = it->second;
+    // Kept already, for this driver: an instance that took it and failed (or
+    // stopped) before its restart was done leaves it kept for the next one.
+    bool kept_for_this_driver = shadowed.failed_owner != nullptr && shadowed.failed_driver == owner.driver_identity();
+    if (owner.state() != ModuleState::Failed && !kept_for_this_driver)
+        return false; // a driver unloading normally: really unregister
     if (shadowed.failed_owner == &owner)
         return true; // released twice (tracker, then the module's leftovers): one failure
+    bool was_active = shadowed.failed_owner != nullptr;
     shadowed.port->go_active();
     shadowed.failed_owner = &owner;
-    shadowed.active_since = monotonic_ns();
+    shadowed.failed_driver = owner.driver_identity();
+    shadowed.failed_name = owner.name();
     shadowed.stats.failures++;
+    if (was_active)
+        return true; // the outage goes on
+    shadowed.active_since = monotonic_ns();
     logger()->info("{}: driver {} failed; the shadow answers for it", disk.name(), owner.name());
     return true;
 }
@@ -124,8 +137,7 @@ void BlockShadow::driver_given_up(IsolatedModule& failed)
         MutexLocker lock(m_mutex);
         for (auto it = m_disks.begin(); it != m_disks.end();) {
             auto disk = it->second.disk.lock();
-            auto const* owner = it->second.failed_owner;
-            if (disk && owner != nullptr && owner->same_driver_as(failed)) {
+            if (disk && it->second.failed_owner != nullptr && it->second.failed_driver == failed.driver_identity()) {
                 doomed.push_back(std::move(disk));
                 it = m_disks.erase(it);
             } else {

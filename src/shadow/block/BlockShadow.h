@@ -76,7 +76,11 @@ private:
         std::weak_ptr<Disk> disk;
         ShadowBlockPort* port { nullptr }; // owned by the disk
         DiskGeometry geometry;
-        Module* failed_owner { nullptr };  // while active: the driver instance that failed
+        // While active: the instance that failed last (compared, never
+        // dereferenced: it may be gone), and the driver it was an instance of.
+        Module const* failed_owner { nullptr };
+        std::string failed_driver; // Module::driver_identity() of the failed instance
+        std::string failed_name;
         uint64_t active_since { 0 };
         DiskStatus stats;
     };

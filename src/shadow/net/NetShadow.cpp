@@ -12,6 +12,7 @@ namespace nk {
 
 static auto logger() { return log::get("shadow"); }
 
+
 NetShadow::NetShadow(NetLayer& net, Options options)
     : m_net(net)
     , m_options(options)
@@ -28,25 +29,28 @@ Result<std::shared_ptr<NetDevice>> NetShadow::register_device(Module& owner, Bus
         // The restarted driver asks for its device: the same one, with its interface.
         auto& shadowed = it->second;
         auto kept = shadowed.device.lock();
-        if (!kept)
-            return make_error(ErrorCode::Internal, "shadow: net device {} vanished", name);
-        // Only the failed driver's next instance gets the live device; anyone
-        // else asking meanwhile is refused as if it were registered.
-        if (!owner.same_driver_as(*shadowed.failed_owner) || kept->device() != device)
-            return make_error(ErrorCode::AlreadyExists, "netdev_register: {} is kept for {}'s next instance; {} may not take it", name,
-                shadowed.failed_owner->name(), owner.name());
-        if (private_data != kept->private_data())
-            return make_error(ErrorCode::InvalidArgument,
-                "netdev_register: {} comes back with other private data; the shadow cannot hand it the old device", name);
-        auto old = kept->config();
-        if (old.mtu < config.min_mtu || old.mtu > config.max_mtu)
-            return make_error(ErrorCode::InvalidArgument,
-                "netdev_register: {} comes back unable to take its MTU {} ({} .. {}); the shadow cannot hand it the old device", name,
-                old.mtu, config.min_mtu, config.max_mtu);
-        shadowed.port->attach(std::move(port), owner, config);
-        kept->set_owner(owner);
-        logger()->info("{}: reattached to {}'s new instance", name, owner.name());
-        return kept;
+        if (!kept || !kept->alive()) {
+            // Gone meanwhile (unregistered at shutdown, say): a new device, as without a shadow.
+            m_devices.erase(it);
+        } else {
+            // Only the failed driver's next instance gets the live device; anyone
+            // else asking meanwhile is refused as if it were registered.
+            if (owner.driver_identity() != shadowed.failed_driver || kept->device() != device)
+                return make_error(ErrorCode::AlreadyExists, "netdev_register: {} is kept for {}'s next instance; {} may not take it", name,
+                    shadowed.failed_name, owner.name());
+            if (private_data != kept->private_data())
+                return make_error(ErrorCode::InvalidArgument,
+                    "netdev_register: {} comes back with other private data; the shadow cannot hand it the old device", name);
+            auto old = kept->config();
+            if (old.mtu < config.min_mtu || old.mtu > config.max_mtu)
+                return make_error(ErrorCode::InvalidArgument,
+                    "netdev_register: {} comes back unable to take its MTU {} ({} .. {}); the shadow cannot hand it the old device", name,
+                    old.mtu, config.min_mtu, config.max_mtu);
+            shadowed.port->attach(std::move(port), owner, config);
+            kept->set_owner(owner);
+            logger()->info("{}: reattached to {}'s new instance", name, owner.name());
+            return kept;
+        }
     }
     lock.unlock();
     // A new device: shadowed from now on.
@@ -56,7 +60,9 @@ Result<std::shared_ptr<NetDevice>> NetShadow::register_device(Module& owner, Bus
     created->set_tx_retry_limit(m_options.max_attempts);
     lock.lock();
     auto& shadowed = m_devices[name];
-    shadowed = Shadowed { created, tap_raw, nullptr, 0, 0, {} };
+    shadowed = Shadowed {};
+    shadowed.device = created;
+    shadowed.port = tap_raw;
     shadowed.stats.name = name;
     return created;
 }
@@ -65,12 +71,24 @@ bool NetShadow::keep_device(NetDevice& device, Module& failed_owner)
 {
     MutexLocker lock(m_mutex);
     auto it = m_devices.find(device.name());
-    if (it == m_devices.end() || it->second.device.lock().get() != &device || failed_owner.state() != ModuleState::Failed)
-        return false; // not ours, or a driver unloading normally: really unregister
+    if (it == m_devices.end() || it->second.device.lock().get() != &device)
+        return false; // not ours
     auto& shadowed = it->second;
+    // Kept already, for this driver: an instance that took it and failed (or
+    // stopped) before its restart was done leaves it kept for the next one.
+    bool kept_for_this_driver = shadowed.failed_owner != nullptr && shadowed.failed_driver == failed_owner.driver_identity();
+    if (failed_owner.state() != ModuleState::Failed && !kept_for_this_driver)
+        return false; // a driver unloading normally: really unregister
     if (shadowed.failed_owner == &failed_owner)
         return true; // released twice (tracker, then the class): one failure
+    bool was_active = shadowed.failed_owner != nullptr;
     shadowed.port->go_active();
+    shadowed.failed_owner = &failed_owner;
+    shadowed.failed_driver = failed_owner.driver_identity();
+    shadowed.failed_name = failed_owner.name();
+    shadowed.stats.failures++;
+    if (was_active)
+        return true; // the outage goes on: its clock, hold and saved counters stand
     // The stack keeps its link; the queue waits for the next instance to
     // start it (as it would for a device just opened); the NIC's counters
     // start again from zero with the reset.
@@ -78,9 +96,7 @@ bool NetShadow::keep_device(NetDevice& device, Module& failed_owner)
     device.carrier_off(); // the driver's carrier: the next instance starts without one, as a new device does
     device.stop_queue();
     device.carry_hw_stats();
-    shadowed.failed_owner = &failed_owner;
     shadowed.active_since = monotonic_ns();
-    shadowed.stats.failures++;
     logger()->info("{}: driver {} failed; the shadow answers for it ({} frames wait)", device.name(), failed_owner.name(),
         device.queued());
     return true;
@@ -98,26 +114,43 @@ void NetShadow::driver_restarted(IsolatedModule& fresh)
         }
     }
     for (auto& [device, shadowed] : ready) {
-        if (auto replayed = shadowed->port->replay(*device); !replayed) {
-            // The new instance failed already (or refused); its own recovery, if any, tries again.
-            logger()->warn("{}: {}", device->name(), replayed.error());
-            continue;
-        }
-        auto stall = monotonic_ns() - shadowed->active_since;
-        {
+        bool passive = false;
+        uint64_t stall = 0;
+        // The replay and the switch back are one step for the stack's
+        // configuration calls: what it changes meanwhile waits and then goes
+        // to the driver.
+        device->with_configuration_held([&] {
+            auto replayed = shadowed->port->replay(*device);
+            if (!replayed && !fresh.failure()) {
+                // A healthy instance that refused part of the configuration: the
+                // device serves with what it took rather than not at all.
+                logger()->warn("{}: {}; the device goes on without it", device->name(), replayed.error());
+            }
             MutexLocker lock(m_mutex);
+            if (fresh.failure()) {
+                // The new instance failed already (in the replay, or just after):
+                // the device stays active for the instance after it.
+                logger()->warn("{}: {} failed while it was being given the device back", device->name(), fresh.name());
+                return;
+            }
+            stall = monotonic_ns() - shadowed->active_since;
             shadowed->failed_owner = nullptr;
             shadowed->replayed_at = monotonic_ns();
             shadowed->stats.last_stall_ns = stall;
             shadowed->stats.longest_stall_ns = std::max(shadowed->stats.longest_stall_ns, stall);
-        }
+            // The link negotiates again after the NIC's reset: the stack sees the
+            // driver's carrier once it is up (or, if it never comes, after the hold).
+            device->release_carrier_at(monotonic_ns() + static_cast<uint64_t>(m_options.carrier_hold.count()) * 1'000'000ull);
+            // The watchdog counts from now, not from the failure: a stopped
+            // queue, and frames for us the driver has not delivered.
+            device->restart_stall_clock(device->stalled_since_ns());
+            m_net.restart_rx_watch(*device);
+            shadowed->port->go_passive();
+            passive = true;
+        });
+        if (!passive)
+            continue;
         auto suspects = device->suspects_queued();
-        // The link negotiates again after the NIC's reset: the stack sees the
-        // driver's carrier once it is up (or, if it never comes, after the hold).
-        device->release_carrier_at(monotonic_ns() + static_cast<uint64_t>(m_options.carrier_hold.count()) * 1'000'000ull);
-        // The watchdog counts a stopped queue from now, not from the failure.
-        device->restart_stall_clock(device->stalled_since_ns());
-        shadowed->port->go_passive();
         // What waited goes now if the driver has started its queue already;
         // otherwise its wake (at link up) sends it.
         device->run_queue();
@@ -134,8 +167,7 @@ void NetShadow::driver_given_up(IsolatedModule& failed)
         MutexLocker lock(m_mutex);
         for (auto it = m_devices.begin(); it != m_devices.end();) {
             auto device = it->second.device.lock();
-            auto const* owner = it->second.failed_owner;
-            if (device && owner != nullptr && owner->same_driver_as(failed)) {
+            if (device && it->second.failed_owner != nullptr && it->second.failed_driver == failed.driver_identity()) {
                 doomed.push_back(std::move(device));
                 it = m_devices.erase(it);
             } else {

@@ -80,8 +80,13 @@ public:
 private:
     struct Shadowed {
         std::weak_ptr<NetDevice> device;
-        ShadowNetPort* port { nullptr };  // owned by the device
-        Module* failed_owner { nullptr }; // while active: the driver instance that failed
+        ShadowNetPort* port { nullptr }; // owned by the device
+        // While active: the instance that failed last (compared, never
+        // dereferenced: it may be gone), and the driver it was an instance
+        // of, which only its next instance may take the device from.
+        Module const* failed_owner { nullptr };
+        std::string failed_driver; // Module::driver_identity() of the failed instance
+        std::string failed_name;   // its name, for messages
         uint64_t active_since { 0 };
         uint64_t replayed_at { 0 }; // when the last restart's replay was done
         DeviceStatus stats;

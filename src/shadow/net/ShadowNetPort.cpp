@@ -36,8 +36,11 @@ Result<size_t> ShadowNetPort::start_xmit_batch(NetDevice& device, std::span<Fram
         return 0;
     }
     auto sent = driver->start_xmit_batch(device, frames, answers);
-    if (!sent)
-        go_active(); // the driver failed with the batch: nothing more reaches it
+    // The driver failed with the batch: nothing more reaches it. (An error
+    // that did not fail the driver, such as no room to lend the frames, is
+    // the layer's to handle.)
+    if (!sent && m_owner.load(std::memory_order_acquire)->state() == ModuleState::Failed)
+        go_active();
     return sent;
 }
 

@@ -53,7 +53,8 @@ public:
     void attach(std::unique_ptr<NetDriverPort> driver, Module& owner, NetDeviceConfig const& registered);
     // The kernel's part of the new instance's initialization: what the stack
     // had configured, in the order a driver expects (MAC, MTU, open, receive
-    // mode). An error: the new instance failed (or refused); it is not passive.
+    // mode). An error: the new instance failed, or refused a setting (the
+    // settings before it were replayed); the shadow decides what follows.
     Result<void> replay(NetDevice& device);
     void go_passive() { m_active.store(false, std::memory_order_release); }
 
@@ -72,7 +73,9 @@ private:
     std::atomic<Module*> m_owner;
     std::atomic<bool> m_active { false };
     std::atomic<uint64_t> m_held_batches { 0 };
-    NetDeviceConfig m_registered; // the recovery thread only (attach, replay)
+    // Set by attach (the registering thread, under the shadow's lock) before
+    // the shadow's driver_restarted reads it in replay (the recovery thread).
+    NetDeviceConfig m_registered;
 };
 
 } // namespace nk
