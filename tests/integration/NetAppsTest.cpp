@@ -80,25 +80,12 @@ TEST_P(NetApps, SshSessionRunsCommands)
 {
     if (::access("/usr/sbin/sshd", X_OK) != 0 || ::access("/usr/bin/ssh", X_OK) != 0)
         GTEST_SKIP() << "needs sshd and ssh (scripts/install-deps.sh installs them)";
-    auto keys = m_dir.file("ssh");
-    std::filesystem::create_directories(keys);
-    std::filesystem::create_directories("/run/sshd"); // sshd's privilege separation directory
-    ASSERT_EQ(std::system(fmt::format("ssh-keygen -q -t ed25519 -N '' -f {0}/host && ssh-keygen -q -t ed25519 -N '' -f {0}/user "
-                                      "&& cp {0}/user.pub {0}/authorized_keys",
-                              keys)
-                              .c_str()),
-        0);
-    std::ofstream(keys + "/sshd_config") << fmt::format(
-        "ListenAddress {}\nHostKey {}/host\nPermitRootLogin prohibit-password\nAuthorizedKeysFile {}/authorized_keys\n"
-        "StrictModes no\nUsePAM no\nPidFile {}/sshd.pid\n",
-        peer_address(0), keys, keys, keys);
-    auto server = peer(0).start({ "/usr/sbin/sshd", "-D", "-e", "-f", keys + "/sshd_config" });
-    ASSERT_TRUE(server) << server.error().message();
+    auto ssh_options = start_sshd();
+    ASSERT_FALSE(ssh_options.empty());
     auto output = m_dir.file("ssh.out");
     auto status = run({ "sh", "-c",
-        fmt::format("for i in 1 2 3 4 5; do ssh -i {}/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes "
-                    "-o ConnectTimeout=5 root@{} 'echo session-ok; ip -br addr show' > {} 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
-            keys, peer_address(0), output) });
+        fmt::format("for i in 1 2 3 4 5; do ssh {} root@{} 'echo session-ok; ip -br addr show' > {} 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
+            ssh_options, peer_address(0), output) });
     ASSERT_TRUE(status.success()) << "ssh: " << status.describe();
     std::ifstream in(output);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -23,6 +23,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <unistd.h>
 
 namespace nk::test {
@@ -111,6 +114,38 @@ protected:
         auto reply = control_request(m_dir.file("control.sock"), request);
         EXPECT_TRUE(reply) << reply.error().message();
         return reply ? *reply : nlohmann::json {};
+    }
+
+    // Starts sshd on peer 0 with keys of the test's own; returns the ssh
+    // options that log in to it as root (empty, after a failed assertion, if
+    // it could not). Skips without sshd, ssh and ssh-keygen.
+    std::string start_sshd()
+    {
+        if (::access("/usr/sbin/sshd", X_OK) != 0 || ::access("/usr/bin/ssh", X_OK) != 0)
+            return {};
+        auto keys = m_dir.file("ssh");
+        std::filesystem::create_directories(keys);
+        std::filesystem::create_directories("/run/sshd"); // sshd's privilege separation directory
+        if (std::system(fmt::format("ssh-keygen -q -t ed25519 -N '' -f {0}/host && ssh-keygen -q -t ed25519 -N '' -f {0}/user "
+                                    "&& cp {0}/user.pub {0}/authorized_keys",
+                            keys)
+                            .c_str())
+            != 0) {
+            ADD_FAILURE() << "ssh-keygen failed";
+            return {};
+        }
+        std::ofstream(keys + "/sshd_config") << fmt::format(
+            "ListenAddress {}\nHostKey {}/host\nPermitRootLogin prohibit-password\nAuthorizedKeysFile {}/authorized_keys\n"
+            "StrictModes no\nUsePAM no\nPidFile {}/sshd.pid\nSubsystem sftp internal-sftp\n"
+            // A session whose client died with a failed test ends within seconds, not left behind.
+            "ClientAliveInterval 1\nClientAliveCountMax 3\n",
+            peer_address(0), keys, keys, keys);
+        auto server = peer(0).start({ "/usr/sbin/sshd", "-D", "-e", "-f", keys + "/sshd_config" });
+        if (!server) {
+            ADD_FAILURE() << server.error().message();
+            return {};
+        }
+        return fmt::format("-i {}/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5", keys);
     }
 
     TempDir m_dir;

@@ -338,6 +338,41 @@ TEST_P(NetShadowApps, CurlDownloadThroughRepeatedCrashes)
     }
 }
 
+// scp copies a file from a peer over ssh through the crashes; the copy equals the original.
+TEST_P(NetShadowApps, ScpThroughRepeatedCrashes)
+{
+    if (::access("/usr/bin/scp", X_OK) != 0)
+        GTEST_SKIP() << "needs scp (scripts/install-deps.sh installs openssh-client)";
+    auto ssh_options = start_sshd();
+    if (ssh_options.empty())
+        GTEST_SKIP() << "needs sshd and ssh (scripts/install-deps.sh installs them)";
+    auto source = m_dir.file("source.bin");
+    {
+        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
+        std::mt19937_64 random(3);
+        std::ofstream out(source, std::ios::binary);
+        for (int i = 0; i < 24; ++i) {
+            for (auto& word : chunk)
+                word = random();
+            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
+        }
+    }
+    ASSERT_TRUE(run({ "sh", "-c", fmt::format("for i in $(seq 20); do ssh {} root@{} true && exit 0; sleep 0.3; done; exit 1", ssh_options,
+                                     peer_address(0)) })
+                    .success());
+    std::atomic<int> recovered { 0 };
+    std::thread crasher([&] { crash_repeatedly(3, recovered); });
+    // Throttled (-l, Kbit/s) so the copy outlasts the crashes.
+    auto copy = m_dir.file("copy.bin");
+    auto status = run({ "sh", "-c", fmt::format("scp {} -l 60000 root@{}:{} {}", ssh_options, peer_address(0), source, copy) });
+    crasher.join();
+    EXPECT_EQ(recovered.load(), 3);
+    auto same = status.success() && test::sha256_of(copy) == test::sha256_of(source);
+    std::fprintf(stderr, "%s mode: scp %s, copy %s\n", GetParam(), status.describe().c_str(), same ? "identical" : "differs or missing");
+    if (shadow())
+        EXPECT_TRUE(same) << "scp: " << status.describe();
+}
+
 // tcpdump keeps its packet socket on nk0 (promiscuous) through the crashes
 // and sees the traffic of two other stations after every recovery; in nooks
 // mode the interface it listened on is gone with the first failure.

@@ -196,7 +196,7 @@ Result<harness::WorkloadReport> run_session(std::string const& dir)
     std::filesystem::copy_file(keys + "/user.pub", keys + "/authorized_keys", std::filesystem::copy_options::overwrite_existing);
     std::ofstream(keys + "/sshd_config") << fmt::format(
         "ListenAddress {}\nHostKey {}/host\nPermitRootLogin prohibit-password\nAuthorizedKeysFile {}/authorized_keys\n"
-        "StrictModes no\nUsePAM no\nPidFile {}/sshd.pid\n",
+        "StrictModes no\nUsePAM no\nPidFile {}/sshd.pid\nClientAliveInterval 1\nClientAliveCountMax 5\n",
         sides().address(1), keys, keys, keys);
     auto server = TRY(start_in(sides().peer(0), { "/usr/sbin/sshd", "-D", "-e", "-f", keys + "/sshd_config" }));
     auto ssh = fmt::format("ssh -i {}/user -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 "
