@@ -116,13 +116,20 @@ void BlockShadow::driver_restarted(IsolatedModule& fresh)
         auto stall = monotonic_ns() - shadowed->active_since;
         {
             MutexLocker lock(m_mutex);
-            shadowed->failed_owner = nullptr;
             shadowed->stats.reissued += reissued;
             shadowed->stats.failed_alone += failed_alone;
+            // Failed just now (after its replay): the disk stays active, its
+            // requests queued, for the instance after it (keep_disk, under
+            // this lock, has made it so or will).
+            if (fresh.failure()) {
+                logger()->warn("{}: {} failed while it was being given the disk back", disk->name(), fresh.name());
+                continue;
+            }
+            shadowed->failed_owner = nullptr;
             shadowed->stats.last_stall_ns = stall;
             shadowed->stats.longest_stall_ns = std::max(shadowed->stats.longest_stall_ns, stall);
+            shadowed->port->go_passive(suspects);
         }
-        shadowed->port->go_passive(suspects);
         queue.run();
         logger()->info("{}: back with {}: {} requests re-issued{}, {} queued requests follow; applications waited {}", disk->name(),
             fresh.name(), reissued, suspects > 0 ? " (one at a time: they were in flight when it failed)" : "",
