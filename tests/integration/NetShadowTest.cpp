@@ -369,8 +369,9 @@ TEST_P(NetShadowApps, ScpThroughRepeatedCrashes)
     EXPECT_EQ(recovered.load(), 3);
     auto same = status.success() && test::sha256_of(copy) == test::sha256_of(source);
     std::fprintf(stderr, "%s mode: scp %s, copy %s\n", GetParam(), status.describe().c_str(), same ? "identical" : "differs or missing");
-    if (shadow())
+    if (shadow()) {
         EXPECT_TRUE(same) << "scp: " << status.describe();
+    }
 }
 
 // tcpdump keeps its packet socket on nk0 (promiscuous) through the crashes
