@@ -32,16 +32,7 @@ TEST_P(NetApps, HttpDownloadOf100MBArrivesIntact)
 {
     auto served = m_dir.file("www");
     std::filesystem::create_directories(served);
-    {
-        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
-        std::mt19937_64 random(42);
-        std::ofstream out(served + "/blob", std::ios::binary);
-        for (int i = 0; i < 100; ++i) {
-            for (auto& word : chunk)
-                word = random();
-            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
-        }
-    }
+    test::write_random_file(served + "/blob", 100, 42);
     auto server = peer(0).start({ "/usr/bin/python3", "-m", "http.server", "8080", "--bind", peer_address(0), "--directory", served });
     ASSERT_TRUE(server) << server.error().message();
     auto fetched = m_dir.file("fetched");

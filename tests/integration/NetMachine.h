@@ -25,6 +25,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <unistd.h>
 
@@ -36,6 +37,19 @@ inline std::string sha256_of(std::string const& path)
     if (!result || !result->ok())
         return "sha256sum failed";
     return result->output.substr(0, result->output.find(' '));
+}
+
+// Writes `mib` MiB of seeded random bytes to `path` (what a transfer test sends).
+inline void write_random_file(std::string const& path, int mib, uint64_t seed)
+{
+    std::vector<uint64_t> chunk(1u << 17); // 1 MiB
+    std::mt19937_64 random(seed);
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < mib; ++i) {
+        for (auto& word : chunk)
+            word = random();
+        out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
+    }
 }
 
 class NetMachine : public ::testing::Test {

@@ -218,16 +218,7 @@ TEST_F(NetShadowMachine, LiveUpdatesUnderADownload_AreOnlyAPause)
     }
     auto served = m_dir.file("www");
     std::filesystem::create_directories(served);
-    {
-        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
-        std::mt19937_64 random(11);
-        std::ofstream out(served + "/blob", std::ios::binary);
-        for (int i = 0; i < 100; ++i) {
-            for (auto& word : chunk)
-                word = random();
-            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
-        }
-    }
+    test::write_random_file(served + "/blob", 100, 11);
     auto server = peer(0).start({ "/usr/bin/python3", "-m", "http.server", "8080", "--bind", peer_address(0), "--directory", served });
     ASSERT_TRUE(server) << server.error().message();
     ASSERT_TRUE(run({ "sh", "-c", fmt::format("for i in $(seq 50); do curl -s -o /dev/null http://{}:8080/ && exit 0; sleep 0.1; done; exit 1",
@@ -306,16 +297,7 @@ TEST_P(NetShadowApps, CurlDownloadThroughRepeatedCrashes)
 {
     auto served = m_dir.file("www");
     std::filesystem::create_directories(served);
-    {
-        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
-        std::mt19937_64 random(7);
-        std::ofstream out(served + "/blob", std::ios::binary);
-        for (int i = 0; i < 200; ++i) {
-            for (auto& word : chunk)
-                word = random();
-            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
-        }
-    }
+    test::write_random_file(served + "/blob", 200, 7);
     auto server = peer(0).start({ "/usr/bin/python3", "-m", "http.server", "8080", "--bind", peer_address(0), "--directory", served });
     ASSERT_TRUE(server) << server.error().message();
     ASSERT_TRUE(run({ "sh", "-c", fmt::format("for i in $(seq 50); do curl -s -o /dev/null http://{}:8080/ && exit 0; sleep 0.1; done; exit 1",
@@ -347,16 +329,7 @@ TEST_P(NetShadowApps, ScpThroughRepeatedCrashes)
     if (ssh_options.empty())
         GTEST_SKIP() << "needs sshd and ssh (scripts/install-deps.sh installs them)";
     auto source = m_dir.file("source.bin");
-    {
-        std::vector<uint64_t> chunk(1u << 17); // 1 MiB
-        std::mt19937_64 random(3);
-        std::ofstream out(source, std::ios::binary);
-        for (int i = 0; i < 24; ++i) {
-            for (auto& word : chunk)
-                word = random();
-            out.write(reinterpret_cast<char const*>(chunk.data()), static_cast<std::streamsize>(chunk.size() * sizeof(uint64_t)));
-        }
-    }
+    test::write_random_file(source, 24, 3);
     ASSERT_TRUE(run({ "sh", "-c", fmt::format("for i in $(seq 20); do ssh {} root@{} true && exit 0; sleep 0.3; done; exit 1", ssh_options,
                                      peer_address(0)) })
                     .success());
