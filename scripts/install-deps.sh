@@ -17,6 +17,8 @@ packages=(
   e2fsprogs util-linux mount sqlite3 gcc fio flac kmod procps
   # the network class: namespaces and TAPs (iproute2), and the programs run over the net driver
   iproute2 iputils-ping curl iperf3 tcpdump python3 openssh-server openssh-client nginx-light wrk
+  # the sound class: OSS and ALSA applications (alsa-lib's oss plugin), and the tools that make their references
+  mpg123 espeak-ng alsa-utils libasound2-plugins sox libsox-fmt-oss lame python3-pygame
 )
 
 missing=()

@@ -20,17 +20,18 @@
 #include "abi/block/Calls.h"
 #include "abi/core/Calls.h"
 #include "abi/net/Calls.h"
+#include "abi/sound/Calls.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 // X(class): the classes, core first.
-#define NOOKS_CLASSES(X) X(core) X(block) X(net)
+#define NOOKS_CLASSES(X) X(core) X(block) X(net) X(sound)
 // X(class, name, delivery, Args): driver -> kernel.
-#define NOOKS_KERNEL_CALLS(X) NOOKS_CORE_KERNEL_CALLS(X) NOOKS_BLOCK_KERNEL_CALLS(X) NOOKS_NET_KERNEL_CALLS(X)
+#define NOOKS_KERNEL_CALLS(X) NOOKS_CORE_KERNEL_CALLS(X) NOOKS_BLOCK_KERNEL_CALLS(X) NOOKS_NET_KERNEL_CALLS(X) NOOKS_SOUND_KERNEL_CALLS(X)
 // X(class, name, Args): kernel -> driver.
-#define NOOKS_DRIVER_ENTRIES(X) NOOKS_CORE_DRIVER_ENTRIES(X) NOOKS_BLOCK_DRIVER_ENTRIES(X) NOOKS_NET_DRIVER_ENTRIES(X)
+#define NOOKS_DRIVER_ENTRIES(X) NOOKS_CORE_DRIVER_ENTRIES(X) NOOKS_BLOCK_DRIVER_ENTRIES(X) NOOKS_NET_DRIVER_ENTRIES(X) NOOKS_SOUND_DRIVER_ENTRIES(X)
 
 namespace nk::abi {
 

@@ -3,6 +3,7 @@
 
 #include "system/block/BlockPackage.h"
 #include "system/net/NetPackage.h"
+#include "system/sound/SoundPackage.h"
 
 namespace nk {
 
@@ -13,6 +14,7 @@ Catalog const& Catalog::builtin()
         Catalog catalog;
         catalog.add(make_block_package());
         catalog.add(make_net_package());
+        catalog.add(make_sound_package());
         return catalog;
     }();
     return catalog;

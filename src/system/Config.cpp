@@ -108,6 +108,7 @@ Result<void> read_top_level(Config& config, ConfigTable const& top)
         config.mode = *parsed;
     }
     config.mount = TRY(top.string("mount")).value_or(config.mount);
+    config.sound_mount = TRY(top.string("sound_mount")).value_or(config.sound_mount);
     config.control = TRY(top.string("control")).value_or(config.control);
     config.log_level = TRY(top.choice("log_level", { "debug", "info", "warn", "error" })).value_or(config.log_level);
     config.fuse_threads = static_cast<unsigned>(TRY(top.integer("fuse_threads", 1, 64)).value_or(config.fuse_threads));
@@ -227,7 +228,7 @@ Result<Config> Config::parse(std::string_view text, std::string const& source, D
     std::vector<std::string> nested { "isolation" };
     for (auto const* kind : kinds)
         nested.emplace_back(kind->table());
-    std::vector<std::string> known { "mode", "mount", "control", "log_level", "fuse_threads", "request_timeout_ms", "tx_timeout_ms", "rx_stall_ms" };
+    std::vector<std::string> known { "mode", "mount", "sound_mount", "control", "log_level", "fuse_threads", "request_timeout_ms", "tx_timeout_ms", "rx_stall_ms" };
     known.insert(known.end(), nested.begin(), nested.end());
     for (auto const& [key, node] : table) {
         if (std::ranges::find(known, std::string(key.str())) == known.end())

@@ -9,6 +9,7 @@
 //
 //   mode = "native"                 # native | nooks | shadow
 //   mount = "/run/nooks/disks"      # where the device files appear (FUSE)
+//   sound_mount = "/run/nooks/sound" # where the sound cards' OSS files appear (dsp, mixer; FUSE)
 //   control = "/run/nooks/control.sock"  # `nooks ctl` talks to it; "" turns it off
 //   log_level = "info"              # debug | info | warn | error
 //   fuse_threads = 4
@@ -66,6 +67,7 @@ struct DeviceConfig {
 struct Config {
     Mode mode { Mode::Native };
     std::string mount { "/run/nooks/disks" };
+    std::string sound_mount { "/run/nooks/sound" };
     std::string control { "/run/nooks/control.sock" };
     std::string log_level { "info" };
     unsigned fuse_threads { 4 };
