@@ -18,6 +18,7 @@ struct RunFlags {
     std::string config;
     std::string mode;
     std::string mount;
+    std::string sound_mount;
     std::string control;
     bool no_control { false };
     std::vector<std::string> sets;
@@ -45,6 +46,8 @@ Result<Config> build_config(RunFlags const& flags)
         config.mode = TRY(parse_mode(flags.mode));
     if (!flags.mount.empty())
         config.mount = flags.mount;
+    if (!flags.sound_mount.empty())
+        config.sound_mount = flags.sound_mount;
     if (!flags.control.empty())
         config.control = flags.control;
     if (flags.no_control)
@@ -112,6 +115,7 @@ void add_run_command(CLI::App& app, int& result)
     command->add_option("--config", flags->config, "TOML configuration file (every key has a default)");
     command->add_option("--mode", flags->mode, "native | nooks | shadow (default: native)");
     command->add_option("--mount", flags->mount, "Directory where the device files appear (default: /run/nooks/disks)");
+    command->add_option("--sound-mount", flags->sound_mount, "Directory where the sound cards' OSS files appear (default: /run/nooks/sound)");
     command->add_option("--control", flags->control, "Control socket for `nooks ctl` (default: /run/nooks/control.sock)");
     command->add_flag("--no-control", flags->no_control, "Do not open a control socket");
     command->add_option("--set", flags->sets,

@@ -111,7 +111,7 @@ pygame.time.wait(400)
 pygame.mixer.quit()
 print("played")
 )";
-    auto game = run({ "python3", script });
+    auto game = run({ "/usr/bin/python3", script });
     EXPECT_TRUE(game.ok()) << game.describe();
     EXPECT_NE(game.output.find("played"), std::string::npos) << game.output;
     auto audio = test::without_silence(heard());
