@@ -22,8 +22,9 @@ protected:
         ASSERT_FALSE(parsed.has_value());
         EXPECT_EQ(parsed.error().code(), ErrorCode::InvalidArgument);
         EXPECT_NE(parsed.error().message().find("sound0." + key), std::string::npos) << parsed.error().message();
-        if (!also.empty())
+        if (!also.empty()) {
             EXPECT_NE(parsed.error().message().find(also), std::string::npos) << parsed.error().message();
+        }
     }
 
     SoundKind kind;

@@ -136,8 +136,9 @@ protected:
     }
     void unmap_ring(uint32_t stream)
     {
-        if (m_mapped[stream])
+        if (m_mapped[stream]) {
             EXPECT_TRUE(m_iommu.unmap(m_rings[stream].iova).has_value());
+        }
         m_mapped[stream] = false;
     }
     std::byte* ring_data(uint32_t stream) { return m_rings[stream].buffer->data(); }
