@@ -15,8 +15,11 @@
  *   - A stream is programmed while stopped: FORMAT, RATE, BUF_ADDR_LO/HI,
  *     BUF_BYTES, PERIOD_BYTES, LIMIT. Setting CTRL.RUN starts it at
  *     POSITION (0 after a reset of the stream); the settings are checked
- *     then (see Misprogramming). Writes to FORMAT, RATE and the buffer
- *     registers while running are ignored and set ERROR.
+ *     then (see Misprogramming). Clearing RUN stops it where it is (POSITION
+ *     kept; RUN again continues there). Writes to FORMAT, RATE and the buffer
+ *     registers (BUF_ADDR_LO/HI, BUF_BYTES, PERIOD_BYTES) while running are
+ *     ignored and are misprogramming (ERROR_CODE BUSY: the stream stops).
+ *     LIMIT is the one setting written while running.
  *   - Playback: the card consumes frames from the ring at POSITION at the
  *     programmed rate, in real time (a clock of its own, not its driver),
  *     and plays them on its speaker after the mixer (MASTER x PCM). It
@@ -34,7 +37,10 @@
  *     overrun): INT_STATUS.XRUN, once per overrun.
  *   - Positions are byte offsets in the ring, 0 .. BUF_BYTES - 1, always on
  *     a frame boundary; they wrap at BUF_BYTES. A LIMIT equal to BUF_BYTES is
- *     taken as 0.
+ *     taken as 0. Since LIMIT == POSITION means empty (playback) or full
+ *     (capture), at most BUF_BYTES minus one frame is valid (free) at a time:
+ *     a capture driver starting at POSITION 0 frees the ring with LIMIT =
+ *     BUF_BYTES - frame size, not BUF_BYTES (that is 0: full).
  *   - Each time POSITION crosses a multiple of PERIOD_BYTES the card sets
  *     INT_STATUS.PERIOD. The vector fires while a status bit of either
  *     stream is set that its INT_ENABLE enables (level semantics: it fires
@@ -53,8 +59,11 @@
  * or out of NKSND_BUF_BYTES_MIN..MAX, PERIOD_BYTES not dividing BUF_BYTES or
  * below NKSND_PERIOD_BYTES_MIN, a rate outside NKSND_RATE_MIN..MAX, an
  * unknown format or channel count, a LIMIT past the ring or off a frame
- * boundary; while running, a DMA access the IOMMU refuses. The stream stops,
- * INT_STATUS.ERROR is set with a code in ERROR_CODE. A reset clears it.
+ * boundary, a POSITION the ring no longer holds (BAD_BUFFER: reprogrammed
+ * smaller, or to another frame size, without a reset of the stream); while
+ * running, a DMA access the IOMMU refuses, a bad LIMIT, a BUSY write. The
+ * stream stops, INT_STATUS.ERROR is set with a code in ERROR_CODE (a later
+ * error keeps the first code). A reset of the stream or of the card clears it.
  */
 #ifndef NOOKS_HW_NKSND_H
 #define NOOKS_HW_NKSND_H
@@ -102,7 +111,7 @@
 #define NKSND_SREG_INT_STATUS 0x24   /* NKSND_INT_*: read; write 1s to clear */
 #define NKSND_SREG_INT_ENABLE 0x28   /* NKSND_INT_*: which status bits raise the vector */
 #define NKSND_SREG_ERROR_CODE 0x2c   /* read: NKSND_ERR_*, the first misprogramming since reset */
-#define NKSND_SREG_FRAMES 0x30       /* read: frames played (or captured) since the stream's reset, low 32 bits */
+#define NKSND_SREG_FRAMES 0x30       /* read: frames taken from (written to) the ring since the stream's reset, low 32 bits (not underrun silence, not dropped frames) */
 #define NKSND_SREG_XRUNS 0x34        /* read: underruns (overruns) since the stream's reset */
 
 #define NKSND_CTRL_RUN 0x1u
