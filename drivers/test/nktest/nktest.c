@@ -4,6 +4,7 @@
  */
 #include "nktest.h"
 #include "nktest_net.h"
+#include "nktest_sound.h"
 
 #include <hw/nkdisk.h>
 #include <nooks/block.h>
@@ -54,6 +55,7 @@ static void aux_remove(nk_device *dev)
 {
     nk_log(NK_LOG_DEBUG, "aux device removed");
     nktest_net_release();
+    nktest_sound_release();
     nk_iounmap(aux.regs);
     aux.regs = NULL;
     aux.dev = NULL;
@@ -178,6 +180,8 @@ static int bad_param(struct nktest *t, uint64_t kind)
         nk_kfree(block);
         return 0;
     default:
+        if (kind >= NKTEST_BAD_SND_NAME_UNTERMINATED)
+            return nktest_sound_bad_param(aux.dev, aux.regs, kind);
         return nktest_net_bad_param(aux.dev, aux.regs, kind);
     }
 }
@@ -285,6 +289,12 @@ static int nktest_ioctl(nk_disk *disk, uint32_t cmd, uint64_t arg)
     case NKTEST_NET_UNREGISTER:
     case NKTEST_NET_SEEN:
         return nktest_net_ioctl(aux.dev, cmd, arg);
+    case NKTEST_SND_REGISTER:
+    case NKTEST_SND_UNREGISTER:
+    case NKTEST_SND_PERIOD:
+    case NKTEST_SND_EXERCISE:
+    case NKTEST_SND_SEEN:
+        return nktest_sound_ioctl(aux.dev, cmd, arg);
     default:
         return -ENOTTY;
     }

@@ -14,6 +14,11 @@
  * the stack above it. Its open enables the napi context, starts the queue and
  * turns the carrier on; its stop undoes that; start_xmit takes every frame;
  * its poll delivers the frame NKTEST_NET_EXERCISE left for it and completes.
+ *
+ * On request (NKTEST_SND_REGISTER, or a sound kind of NKTEST_BAD_PARAM) it
+ * registers a sound card on the auxiliary device too (nktest_sound.c), with a
+ * playback and a capture stream and the three mixer controls. No samples
+ * move: its position is the one NKTEST_SND_PERIOD moved it to.
  */
 #ifndef NKTEST_H
 #define NKTEST_H
@@ -52,6 +57,16 @@ enum nktest_ioctl {
     NKTEST_NET_EXERCISE = 0x10b,
     NKTEST_NET_UNREGISTER = 0x10c, /* unregisters it (stopping it if up), then deletes its napi context */
     NKTEST_NET_SEEN = 0x10d,       /* the count arg (enum nktest_net_seen) of what the device saw */
+
+    /* Sound (the sound card on the auxiliary device, nktest_sound.c). */
+    NKTEST_SND_REGISTER = 0x10e,   /* registers it (playback, capture, three mixer controls); 0 or an errno */
+    NKTEST_SND_UNREGISTER = 0x10f, /* unregisters it (its open streams are closed first) */
+    /* Stream arg (NK_SND_PLAYBACK ...) moves one period on and reports it with
+     * nk_snd_pcm_period_elapsed, as an interrupt would; returns the new position. */
+    NKTEST_SND_PERIOD = 0x110,
+    /* A second registration answers -EEXIST; nk_snd_card_priv answers what was registered. 0 or -(the step). */
+    NKTEST_SND_EXERCISE = 0x111,
+    NKTEST_SND_SEEN = 0x112,       /* the count arg (enum nktest_snd_seen) of what the card saw */
 
     /* Faults. */
     NKTEST_WILD_WRITE = 0x200,     /* writes to address arg */
@@ -115,7 +130,60 @@ enum nktest_bad_param {
     NKTEST_BAD_POLL_UNREGISTER = 39, /* the poll unregisters its net device */
     NKTEST_BAD_XMIT_ANSWER = 40,   /* start_xmit answers 7 (neither OK nor BUSY) */
     NKTEST_BAD_OPEN_UNREGISTER = 41, /* open unregisters its own net device */
+
+    /* Sound calls (the card is registered first where the call needs one). */
+    NKTEST_BAD_SND_NAME_UNTERMINATED = 42, /* a card name filling its array, no NUL */
+    NKTEST_BAD_SND_NAME_EMPTY = 43,        /* an empty card name */
+    NKTEST_BAD_SND_STREAMS = 44,           /* streams 0x4: no such stream */
+    NKTEST_BAD_SND_NO_STREAMS = 45,        /* streams 0 */
+    NKTEST_BAD_SND_CONTROLS = 46,          /* mixer_controls 0x8: no such control */
+    NKTEST_BAD_SND_FORMATS = 47,           /* hw[playback].formats 0x4 */
+    NKTEST_BAD_SND_CHANNELS = 48,          /* hw[playback].channels_max 3 */
+    NKTEST_BAD_SND_RATE = 49,              /* hw[capture].rate 48000..8000 */
+    NKTEST_BAD_SND_PERIOD = 50,            /* hw[playback].period_bytes_min 8 */
+    NKTEST_BAD_SND_BUFFER = 51,            /* hw[capture].buffer_bytes_max 128: less than 3 periods */
+    NKTEST_BAD_SND_OPS = 52,               /* pcm ops without pointer */
+    NKTEST_BAD_SND_MIXER_OPS = 53,         /* mixer controls without mixer ops */
+    NKTEST_BAD_SND_DEV = 54,               /* a register window passed as the bus device */
+    NKTEST_BAD_SND_ATOMIC_REGISTER = 55,   /* registering a card holding a spinlock */
+    NKTEST_BAD_SND_CARD_HANDLE = 56,       /* nk_snd_card_unregister of a made-up handle */
+    NKTEST_BAD_SND_CARD_TYPE = 57,         /* nk_snd_card_unregister of a register window */
+    NKTEST_BAD_SND_CARD_STALE = 58,        /* nk_snd_card_unregister twice */
+    NKTEST_BAD_SND_PCM_HANDLE = 59,        /* nk_snd_pcm_period_elapsed of a made-up handle */
+    NKTEST_BAD_SND_PCM_IS_CARD = 60,       /* nk_snd_pcm_period_elapsed of the card */
+    NKTEST_BAD_SND_XRUN_TYPE = 61,         /* nk_snd_pcm_xrun of a register window */
+    /* Sound entry points that misbehave. The kind arms the misbehaviour; the
+     * test opens a stream (and writes to it, which starts it). */
+    NKTEST_BAD_SND_POINTER_PAST_RING = 62, /* pointer answers buffer_bytes */
+    NKTEST_BAD_SND_POINTER_OFF_FRAME = 63, /* pointer answers half a frame */
+    NKTEST_BAD_SND_TRIGGER_ANSWER = 64,    /* trigger(START) answers 5 */
+    NKTEST_BAD_SND_TRIGGER_UNREGISTER = 65, /* trigger(START) unregisters the card */
+    NKTEST_BAD_SND_OPEN_UNREGISTER = 66,   /* open unregisters the card */
+    NKTEST_BAD_SND_MIXER_LOUD = 67,        /* mixer_get answers left 101 */
+    NKTEST_BAD_SND_HW_PARAMS_ERRNO = 68,   /* hw_params answers -5000 */
+    NKTEST_BAD_SND_PERIOD_PAST_RING = 69,  /* trigger(START) reports a period at buffer_bytes */
+    NKTEST_BAD_SND_PERIOD_OFF_FRAME = 70,  /* trigger(START) reports a period at half a frame */
+    NKTEST_BAD_SND_XRUN_PAST_RING = 71,    /* trigger(START) reports an xrun past the ring */
 };
+
+/* What the sound card saw (NKTEST_SND_SEEN). */
+enum nktest_snd_seen {
+    NKTEST_SND_SEEN_OPENS = 0,
+    NKTEST_SND_SEEN_CLOSES = 1,
+    NKTEST_SND_SEEN_HW_PARAMS = 2,
+    NKTEST_SND_SEEN_HW_FREES = 3,
+    NKTEST_SND_SEEN_PREPARES = 4,
+    NKTEST_SND_SEEN_STARTS = 5,
+    NKTEST_SND_SEEN_STOPS = 6,
+    NKTEST_SND_SEEN_POINTERS = 7,
+    NKTEST_SND_SEEN_ACKS = 8,
+    NKTEST_SND_SEEN_MIXER_GETS = 9,
+    NKTEST_SND_SEEN_MIXER_PUTS = 10,
+    NKTEST_SND_SEEN_COUNT = 11,
+};
+
+/* The sound card's name (for people). */
+#define NKTEST_SND_NAME "NKTEST"
 
 /* What the net device saw (NKTEST_NET_SEEN). */
 enum nktest_net_seen {

@@ -3,6 +3,8 @@
 // its call's arguments struct (src/abi/sound/Calls.h) and crosses, or
 // answers from the domain's own record of the card and its streams.
 
+#include "kernel/api/DriverMisuse.h"
+#include "kernel/exec/Context.h"
 #include "nooks/runtime/Runtime.h"
 #include "nooks/runtime/sound/SoundLocal.h"
 
@@ -31,6 +33,9 @@ extern "C" {
 int nk_snd_card_register(nk_device* dev, nk_snd_card_params const* params, nk_snd_pcm_ops const* pcm_ops,
     nk_snd_mixer_ops const* mixer_ops, void* private_data, nk_snd_card** out)
 {
+    // A lock the driver holds is the domain's own: only it can tell (as nk_msleep does).
+    if (nk::current_context().atomic_depth > 0)
+        nk::report_driver_misuse("nk_snd_card_register", "may sleep, called in atomic context");
     auto& runtime = Runtime::the();
     if (params == nullptr || out == nullptr)
         return -EINVAL;
@@ -72,6 +77,8 @@ int nk_snd_card_register(nk_device* dev, nk_snd_card_params const* params, nk_sn
 
 void nk_snd_card_unregister(nk_snd_card* card)
 {
+    if (nk::current_context().atomic_depth > 0)
+        nk::report_driver_misuse("nk_snd_card_unregister", "may sleep, called in atomic context");
     // The driver's close runs inside this call and still asks about its streams.
     Runtime::the().call<KernelCall::snd_card_unregister>({ value(card) });
     nk::runtime::remove_sound_card(value(card));

@@ -77,11 +77,15 @@ Result<void> check_ops(IncomingCall const& call, SoundCardConfig const& config, 
 
 } // namespace
 
-IsolatedSoundPort* SoundWrappers::port_of(uint64_t card_handle)
+IsolatedSoundPort* SoundWrappers::port_of(SoundCard& card)
 {
-    MutexLocker lock(m_mutex);
-    auto it = m_ports.find(card_handle);
-    return it != m_ports.end() ? it->second : nullptr;
+    {
+        MutexLocker lock(m_mutex);
+        if (auto it = m_ports.find(card.object_handle()); it != m_ports.end())
+            return it->second;
+    }
+    // A card these wrappers did not register (another instance of them made it).
+    return dynamic_cast<IsolatedSoundPort*>(&card.port());
 }
 
 Result<XpcReply> SoundWrappers::snd_card_register(IncomingCall const& call, abi::SndCardRegisterArgs const& args, ReplyPayload&)
@@ -187,7 +191,7 @@ Result<XpcReply> SoundWrappers::position_report(IncomingCall const& call, abi::S
 {
     auto ref = TRY(m_module.tracker().lookup(args.pcm, snd_pcm_object, abi::name_of(call.id), "pcm"));
     auto& pcm = pcm_of(ref);
-    auto* port = port_of(pcm.card().object_handle());
+    auto* port = port_of(pcm.card());
     auto ring = port != nullptr ? port->ring(pcm.direction()) : std::nullopt;
     // A report on a stream with no ring (its interrupt raced with hw_free or
     // close) is stale: nothing to check it against, nothing to tell.

@@ -18,6 +18,7 @@
 
 namespace nk {
 
+class SoundCard;
 class SoundLayer;
 class IsolatedSoundPort;
 
@@ -36,8 +37,8 @@ public:
 #undef NK_X
 
 private:
-    // The port of the card `card_handle` names (null if none).
-    IsolatedSoundPort* port_of(uint64_t card_handle);
+    // The isolated port of `card` (null if it has none).
+    IsolatedSoundPort* port_of(SoundCard& card);
     // nk_snd_pcm_period_elapsed and nk_snd_pcm_xrun: the checks they share.
     Result<XpcReply> position_report(IncomingCall const& call, abi::SndPcmPositionArgs const& args, bool xrun);
 
