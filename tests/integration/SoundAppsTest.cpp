@@ -16,17 +16,23 @@ class SoundApps : public test::SoundMachine, public ::testing::WithParamInterfac
 protected:
     void SetUp() override { boot(GetParam()); }
 
+    std::string events() const
+    {
+        std::ifstream in(card().events_path());
+        return { std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>() };
+    }
+
     void expect_heard(std::vector<sound::Frame16> const& expected, uint32_t rate, uint32_t channels)
     {
         auto comparison = test::compare_audio(expected, heard());
-        EXPECT_TRUE(comparison.equal) << comparison.describe();
+        EXPECT_TRUE(comparison.equal) << comparison.describe() << "\nthe card's events:\n" << events();
         auto status = card().speaker().status();
         EXPECT_EQ(status.wav_rate, rate);
         EXPECT_EQ(status.format.rate, rate);
         EXPECT_EQ(status.format.channels, channels);
         EXPECT_EQ(status.format.format_name(), "S16_LE");
         // The one underrun allowed is the end: the card ran dry before the drain stopped it.
-        EXPECT_LE(status.underruns, 1u) << "the audio was interrupted";
+        EXPECT_LE(status.underruns, 1u) << "the audio was interrupted; the card's events:\n" << events();
     }
 };
 

@@ -128,71 +128,51 @@ PcmConfig fit_fragments(PcmConfig config, nk_snd_pcm_hw const& hw, uint32_t shif
 
 } // namespace
 
-Result<uint32_t> PcmSubstream::set_format(uint32_t format)
+template<typename Change>
+Result<PcmConfig> PcmSubstream::change_wish(Change change)
 {
     MutexLocker op(m_op_mutex);
     TRY(check_usable());
-    uint32_t chosen = (format & m_hw.formats) != 0 && std::has_single_bit(format) ? format
-        : (m_hw.formats & NK_SND_FMT_S16_LE) != 0                               ? NK_SND_FMT_S16_LE
-                                                                                 : NK_SND_FMT_U8;
+    PcmConfig wish;
     bool changed = false;
     {
         MutexLocker lock(m_mutex);
-        changed = m_wish.format != chosen;
-        m_wish.format = chosen;
+        auto before = m_wish;
+        change(m_wish);
+        changed = m_wish != before;
+        wish = m_wish;
     }
     if (changed)
         TRY(stop(PcmState::Open));
+    return wish;
+}
+
+Result<uint32_t> PcmSubstream::set_format(uint32_t format)
+{
+    uint32_t chosen = (format & m_hw.formats) != 0 && std::has_single_bit(format) ? format
+        : (m_hw.formats & NK_SND_FMT_S16_LE) != 0                               ? NK_SND_FMT_S16_LE
+                                                                                 : NK_SND_FMT_U8;
+    TRY(change_wish([&](PcmConfig& wish) { wish.format = chosen; }));
     return chosen;
 }
 
 Result<uint32_t> PcmSubstream::set_channels(uint32_t channels)
 {
-    MutexLocker op(m_op_mutex);
-    TRY(check_usable());
     auto chosen = std::clamp(channels, m_hw.channels_min, m_hw.channels_max);
-    bool changed = false;
-    {
-        MutexLocker lock(m_mutex);
-        changed = m_wish.channels != chosen;
-        m_wish.channels = chosen;
-    }
-    if (changed)
-        TRY(stop(PcmState::Open));
+    TRY(change_wish([&](PcmConfig& wish) { wish.channels = chosen; }));
     return chosen;
 }
 
 Result<uint32_t> PcmSubstream::set_rate(uint32_t rate)
 {
-    MutexLocker op(m_op_mutex);
-    TRY(check_usable());
     auto chosen = std::clamp(rate, m_hw.rate_min, m_hw.rate_max);
-    bool changed = false;
-    {
-        MutexLocker lock(m_mutex);
-        changed = m_wish.rate != chosen;
-        m_wish.rate = chosen;
-    }
-    if (changed)
-        TRY(stop(PcmState::Open));
+    TRY(change_wish([&](PcmConfig& wish) { wish.rate = chosen; }));
     return chosen;
 }
 
 Result<PcmConfig> PcmSubstream::set_fragments(uint32_t shift, uint32_t count)
 {
-    MutexLocker op(m_op_mutex);
-    TRY(check_usable());
-    PcmConfig chosen;
-    bool changed = false;
-    {
-        MutexLocker lock(m_mutex);
-        chosen = fit_fragments(m_wish, m_hw, shift, count);
-        changed = chosen != m_wish;
-        m_wish = chosen;
-    }
-    if (changed)
-        TRY(stop(PcmState::Open));
-    return chosen;
+    return change_wish([&](PcmConfig& wish) { wish = fit_fragments(wish, m_hw, shift, count); });
 }
 
 PcmConfig PcmSubstream::config() const
@@ -414,9 +394,14 @@ void PcmSubstream::advance(uint32_t position)
         return;
     auto current = static_cast<uint32_t>(m_hw_bytes % m_ring_bytes);
     uint64_t delta = (position + m_ring_bytes - current) % m_ring_bytes;
-    // The card never passes its limit; a report beyond it is clamped.
+    // The card never passes its limit, so a position beyond it is an older
+    // one that arrived after a newer (a deferred period report overtaken by
+    // a pointer read): behind us, not a ring ahead. Taking it would count
+    // unplayed data as played, and the next write would overwrite it.
     uint64_t most = playback() ? m_appl - m_hw_bytes : m_appl + capacity() - m_hw_bytes;
-    m_hw_bytes += std::min(delta, most);
+    if (delta > most)
+        return;
+    m_hw_bytes += delta;
 }
 
 // --- data ---------------------------------------------------------------------

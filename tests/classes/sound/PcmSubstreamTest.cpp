@@ -25,27 +25,8 @@ namespace nk {
 namespace {
 
 using namespace std::chrono_literals;
+using test::NullHardware;
 using test::TestModule;
-
-class NullHardware final : public HardwareDevice {
-public:
-    explicit NullHardware(std::string name)
-        : m_name(std::move(name))
-    {
-    }
-    uint16_t vendor_id() const override { return 1; }
-    uint16_t device_id() const override { return 2; }
-    std::string const& name() const override { return m_name; }
-    uint32_t window_count() const override { return 0; }
-    uint32_t window_size(uint32_t) const override { return 0; }
-    uint32_t vector_count() const override { return 0; }
-    uint64_t read_register(uint32_t, uint32_t, unsigned) override { return 0; }
-    void write_register(uint32_t, uint32_t, unsigned, uint64_t) override { }
-    void hard_reset() override { }
-
-private:
-    std::string m_name;
-};
 
 // Records what the layer asks of the "driver" and answers as a card would.
 class ScriptedPort final : public SoundDriverPort {
@@ -449,6 +430,18 @@ TEST_F(PcmSubstreamTest, Position_AsksTheCardAndWrapsInTheApplicationsRing)
     EXPECT_EQ(second.bytes, 6144u);
     EXPECT_EQ(second.blocks, 4u);
     EXPECT_EQ(second.ptr, 6144u % 4096u); // the application's ring is 4 x 1 KiB
+}
+
+TEST_F(PcmSubstreamTest, StalePosition_ArrivingAfterANewerOneIsIgnored)
+{
+    configure(*playback);
+    ASSERT_TRUE(playback->write(pattern(4096, 28), false, nullptr));
+    port->position = 2048;
+    EXPECT_EQ(playback->position().value().bytes, 2048u);
+    // The period report of 1024 comes late: it is behind, not a ring ahead.
+    playback->period_elapsed(1024);
+    EXPECT_EQ(playback->stats().hw_bytes, 2048u);
+    EXPECT_EQ(playback->space().value().bytes, 2048u); // unplayed data is not taken for free space
 }
 
 TEST_F(PcmSubstreamTest, Capture_ReadStartsTheStreamAndGetsWhatTheCardWrote)
