@@ -63,7 +63,9 @@ TEST_P(SoundRecovery, FaultWhilePlayingIsRecoveredAndTheNewCardStartsFromItsDefa
     ASSERT_EQ(player.wait_for(std::chrono::seconds(30)), std::future_status::ready) << "mpg123 hangs on the failed card";
     auto played = player.get();
     // Nooks recovers the driver, not the application's session: the player's
-    // file belonged to the failed card (what the seed reports as a malfunction).
+    // file belonged to the failed card, so the player fails (what the seed
+    // reports as a malfunction).
+    EXPECT_FALSE(played.ok()) << "mpg123 finished on a card that failed under it";
     std::cout << "[ nooks    ] mpg123 through a " << GetParam().fault << " in " << GetParam().entry << ": "
               << (played.ok() ? "finished" : played.describe()) << "\n";
 

@@ -5,6 +5,7 @@
 // and events and counters to wait on with a bound (never sleep-and-check).
 
 #include "kernel/Kernel.h"
+#include "kernel/bus/HardwareDevice.h"
 #include "kernel/module/Module.h"
 
 #include <chrono>
@@ -17,6 +18,30 @@ namespace nk::test {
 
 // Generous bound for anything another thread is expected to do "soon".
 inline constexpr std::chrono::seconds wait_bound { 10 };
+
+// A device on the bus that class tests hang their objects off (disks, net
+// devices, cards): it has no registers and raises nothing.
+class NullHardware final : public HardwareDevice {
+public:
+    explicit NullHardware(std::string name, uint16_t device_id = 1)
+        : m_name(std::move(name))
+        , m_device_id(device_id)
+    {
+    }
+    uint16_t vendor_id() const override { return 1; }
+    uint16_t device_id() const override { return m_device_id; }
+    std::string const& name() const override { return m_name; }
+    uint32_t window_count() const override { return 0; }
+    uint32_t window_size(uint32_t) const override { return 0; }
+    uint32_t vector_count() const override { return 0; }
+    uint64_t read_register(uint32_t, uint32_t, unsigned) override { return 0; }
+    void write_register(uint32_t, uint32_t, unsigned, uint64_t) override { }
+    void hard_reset() override { }
+
+private:
+    std::string m_name;
+    uint16_t m_device_id;
+};
 
 // A module with no driver behind it.
 class TestModule final : public Module {

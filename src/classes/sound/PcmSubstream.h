@@ -185,6 +185,10 @@ private:
     Result<void> release_buffer() NK_REQUIRES(m_op_mutex);
     Result<void> send_limit() NK_REQUIRES(m_op_mutex);
     Result<void> check_usable() const;
+    // Applies `change` to the wished configuration; a real change stops the
+    // stream (its data dropped), to be prepared again. Answers the wish.
+    template<typename Change>
+    Result<PcmConfig> change_wish(Change change);
     // The ring's memory is mapped through this (the card's IOMMU; a card
     // with no bus device, in tests, gets one of the stream's own).
     Iommu& iommu() NK_REQUIRES(m_op_mutex);

@@ -24,28 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using test::NullHardware;
 using test::TestModule;
-
-// A device on the bus to hang net devices off (registers are never touched).
-class NullHardware final : public HardwareDevice {
-public:
-    explicit NullHardware(std::string name)
-        : m_name(std::move(name))
-    {
-    }
-    uint16_t vendor_id() const override { return 1; }
-    uint16_t device_id() const override { return 1; }
-    std::string const& name() const override { return m_name; }
-    uint32_t window_count() const override { return 0; }
-    uint32_t window_size(uint32_t) const override { return 0; }
-    uint32_t vector_count() const override { return 0; }
-    uint64_t read_register(uint32_t, uint32_t, unsigned) override { return 0; }
-    void write_register(uint32_t, uint32_t, unsigned, uint64_t) override { }
-    void hard_reset() override { }
-
-private:
-    std::string m_name;
-};
 
 // Records what the layer asks of the "driver"; answers start_xmit from a script.
 class ScriptedPort final : public NetDriverPort {

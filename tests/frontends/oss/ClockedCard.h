@@ -31,26 +31,6 @@
 
 namespace nk::test {
 
-class ClockedHardware final : public HardwareDevice {
-public:
-    explicit ClockedHardware(std::string name)
-        : m_name(std::move(name))
-    {
-    }
-    uint16_t vendor_id() const override { return 1; }
-    uint16_t device_id() const override { return 3; }
-    std::string const& name() const override { return m_name; }
-    uint32_t window_count() const override { return 0; }
-    uint32_t window_size(uint32_t) const override { return 0; }
-    uint32_t vector_count() const override { return 0; }
-    uint64_t read_register(uint32_t, uint32_t, unsigned) override { return 0; }
-    void write_register(uint32_t, uint32_t, unsigned, uint64_t) override { }
-    void hard_reset() override { }
-
-private:
-    std::string m_name;
-};
-
 class ClockedPort final : public SoundDriverPort {
 public:
     explicit ClockedPort(double speed = 1.0)
@@ -271,7 +251,7 @@ public:
     {
         auto port = std::make_unique<ClockedPort>(speed);
         m_port = port.get();
-        m_device = std::make_unique<BusDevice>(std::make_unique<ClockedHardware>(std::move(name)), m_kernel->irqs(), nullptr);
+        m_device = std::make_unique<BusDevice>(std::make_unique<NullHardware>(std::move(name), 3), m_kernel->irqs(), nullptr);
         auto card = m_layer.register_card(m_module, m_device.get(), params, std::move(port), nullptr);
         if (card)
             m_card = *card;
@@ -293,7 +273,7 @@ public:
     {
         auto port = std::make_unique<ClockedPort>(speed);
         m_port = port.get();
-        m_extra.push_back(std::make_unique<BusDevice>(std::make_unique<ClockedHardware>(std::move(name)), m_kernel->irqs(), nullptr));
+        m_extra.push_back(std::make_unique<BusDevice>(std::make_unique<NullHardware>(std::move(name), 3), m_kernel->irqs(), nullptr));
         auto card = m_layer.register_card(m_module, m_extra.back().get(), clocked_card_params(), std::move(port), nullptr);
         if (!card)
             return nullptr;
