@@ -44,6 +44,7 @@ unit: build
 bench: build
 	$(SUDO) build/release/bin/nooks-bench-block --modes native,nooks,shadow --output docs/results/bench-block.md --json docs/results/bench-block.json
 	$(SUDO) build/release/bin/nooks-bench-net --output docs/results/bench-net.md --json docs/results/bench-net.json
+	$(SUDO) build/release/bin/nooks-bench-sound --output docs/results/bench-sound.md --json docs/results/bench-sound.json
 	$(SUDO) build/release/bin/nooks-bench-recovery --output docs/results/bench-recovery.md --json docs/results/bench-recovery.json
 	$(SUDO) build/release/bin/nooks-bench-xpc --benchmark_out=docs/results/xpc-bench.json --benchmark_out_format=json
 

@@ -2,6 +2,7 @@
 #include "NetSession.h"
 
 #include "../block/CpuTime.h"
+#include "../block/KernelControl.h"
 #include "../block/KernelLauncher.h"
 #include "NetWorkloads.h"
 #include "TapForwarder.h"
@@ -29,28 +30,6 @@ std::string namespace_name(char const* role) { return fmt::format("nkb{}-{}", ::
 constexpr char const* kernel_subnet = "10.81.0";
 constexpr char const* veth_subnet = "10.82.0";
 constexpr char const* forwarder_subnet = "10.83.0";
-
-Result<nlohmann::json> control(std::string const& nooks, std::string const& socket, std::string const& command)
-{
-    auto result = TRY(harness::run_checked({ nooks, "ctl", "--control", socket, "--json", command }, { .timeout = std::chrono::seconds(10) }));
-    auto json = nlohmann::json::parse(result.output, nullptr, false);
-    if (json.is_discarded())
-        return make_error(ErrorCode::Internal, "nooks ctl {} printed no JSON: {}", command, result.output);
-    return json;
-}
-
-// XPC crossings both ways so far, over every isolated driver.
-Result<double> crossings_so_far(std::string const& nooks, std::string const& socket)
-{
-    auto list = TRY(control(nooks, socket, "list"));
-    double crossings = 0;
-    for (auto const& module : list.value("modules", nlohmann::json::array())) {
-        if (!module.contains("xpc"))
-            continue;
-        crossings += module["xpc"].value("calls", 0.0) + module["xpc"].value("kernel_calls", 0.0);
-    }
-    return crossings;
-}
 
 // Until the interface has carrier and the peer answers a ping.
 Result<void> wait_for_path(NetSides const& sides, std::string const& interface, harness::KernelProcess* kernel)
@@ -159,11 +138,11 @@ NetStall measure_stall(NetBenchOptions const& options, NetSides const& sides, st
         stall.at_seconds = json.value("at_s", 0.0);
         stall.megabytes = json.value("bytes", 0.0) / 1e6;
         // Where the time went: the recovery manager's record, and the shadow's.
-        auto failures = TRY(control(options.nooks_binary, socket, "failures")).value("failures", nlohmann::json::array());
+        auto failures = TRY(kernel_control(options.nooks_binary, socket, "failures")).value("failures", nlohmann::json::array());
         if (failures.empty())
             return make_error(ErrorCode::Internal, "the fault did not fire");
         stall.restart_ms = failures.back().value("recovery_us", 0.0) / 1000;
-        auto list = TRY(control(options.nooks_binary, socket, "list"));
+        auto list = TRY(kernel_control(options.nooks_binary, socket, "list"));
         auto shadowed = list.value("/classes/net/shadow/net_devices"_json_pointer, nlohmann::json::array());
         if (!shadowed.empty()) {
             stall.replay_ms = shadowed[0].value("last_stall_us", 0.0) / 1000;
@@ -219,7 +198,7 @@ NetBoot run_net_boot(NetBenchOptions const& options, std::string const& mode, un
     auto ran = [&]() -> Result<void> {
         TRY(wait_for_path(sides, interface, kernel->get()));
         TRY(run_workloads(options, sides, probe, dir, prefix, boot, progress));
-        auto failures = TRY(control(options.nooks_binary, socket, "failures"));
+        auto failures = TRY(kernel_control(options.nooks_binary, socket, "failures"));
         boot.driver_failures = static_cast<unsigned>(failures.value("failures", nlohmann::json::array()).size());
         if (options.stall && mode != "native") {
             boot.stall = measure_stall(options, sides, socket, dir);
