@@ -44,13 +44,14 @@ Result<Mp3Clip> make_mp3_clip(std::string const& dir, double seconds)
     return clip;
 }
 
-Result<AudioMatch> match_audio(std::string const& reference_path, std::string const& recording_path)
+Result<AudioMatch> match_audio(std::string const& reference_path, std::string const& recording_path, uint64_t skip)
 {
     auto reference = TRY(sound::WavReader::open(reference_path));
     auto recording = TRY(sound::WavReader::open(recording_path));
-    AudioMatch match { .frames = recording->frames(), .rate = recording->format().rate };
+    AudioMatch match { .frames = recording->frames() - std::min(skip, recording->frames()), .rate = recording->format().rate };
     sound::Frame16 expected {};
     sound::Frame16 actual {};
+    for (uint64_t i = 0; i < skip && recording->next(actual); ++i) { }
     for (uint64_t index = 0;; ++index) {
         bool more_expected = next_sound(*reference, expected);
         bool more_actual = next_sound(*recording, actual);

@@ -19,7 +19,8 @@ struct AudioMatch {
     uint32_t rate { 0 };
     std::string mismatch;   // what differs, when not exact
 };
-// Compares a recording with a reference, every all-zero frame removed from both.
-Result<AudioMatch> match_audio(std::string const& reference, std::string const& recording);
+// Compares a recording from its frame `skip` on with a reference, every
+// all-zero frame removed from both.
+Result<AudioMatch> match_audio(std::string const& reference, std::string const& recording, uint64_t skip = 0);
 
 } // namespace nk::bench

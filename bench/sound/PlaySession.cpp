@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 #include <unistd.h>
 
@@ -25,46 +26,121 @@ struct SpeakerRun {
     bool stopped { false };
     double start_ms { 0 };
     double stop_ms { 0 };
+    uint64_t start_frame { 0 }; // where the run begins in the WAV
     uint64_t underruns { 0 };
+    double longest_gap_ms { 0 }; // the longest of those underruns
 };
 
-// What the speaker's event file says of its first run. An underrun counts
-// if audio followed it: the card running dry at the end, before the drain
-// stopped it, is not one.
-SpeakerRun read_speaker_events(std::string const& path)
+// What the speaker's event file says of its run `index` (0: the first). An
+// underrun counts if audio followed it: the card running dry at the end,
+// before the drain stopped it, is not one.
+SpeakerRun read_speaker_events(std::string const& path, unsigned index = 0)
 {
     SpeakerRun run;
     std::ifstream in(path);
+    unsigned starts = 0;
     bool started = false;
+    double began_ms = 0;         // the current underrun's start
     bool ended_underrun = false; // an underrun just ended; does audio follow?
     uint64_t ended_at = 0;
+    double ended_gap_ms = 0;
     for (std::string line; std::getline(in, line);) {
         auto event = nlohmann::json::parse(line, nullptr, false);
         if (event.is_discarded() || !event.contains("event"))
             continue;
         auto name = event.value("event", "");
         auto frame = event.value("frame", uint64_t { 0 });
+        auto t_ms = event.value("t_ms", 0.0);
         if (!started) {
-            if (name == "start") {
+            if (name == "start" && starts++ == index) {
                 started = true;
-                run.start_ms = event.value("t_ms", 0.0);
+                run.start_ms = t_ms;
+                run.start_frame = frame;
             }
             continue;
         }
         if (ended_underrun && frame > ended_at) {
             run.underruns++; // played on after it
+            run.longest_gap_ms = std::max(run.longest_gap_ms, ended_gap_ms);
             ended_underrun = false;
         }
-        if (name == "underrun_end") {
+        if (name == "underrun_begin") {
+            began_ms = t_ms;
+        } else if (name == "underrun_end") {
             ended_underrun = true;
             ended_at = frame;
+            ended_gap_ms = t_ms - began_ms;
         } else if (name == "stop") {
             run.stopped = true;
-            run.stop_ms = event.value("t_ms", 0.0);
+            run.stop_ms = t_ms;
             break;
         }
     }
     return run;
+}
+
+// The longest silence a listener heard from the speaker's run `index` to the
+// end of its file: an underrun, the speaker stopped (a card reset) until it
+// starts again, and the two back to back, as one; not the end of the stream
+// (the last run's final underrun and stop).
+double longest_silence_ms(std::string const& path, unsigned index)
+{
+    std::ifstream in(path);
+    unsigned starts = 0;
+    bool counting = false;
+    double silent_since = -1; // the current silence's start, or -1 while audio plays
+    double longest = 0;
+    for (std::string line; std::getline(in, line);) {
+        auto event = nlohmann::json::parse(line, nullptr, false);
+        if (event.is_discarded() || !event.contains("event"))
+            continue;
+        auto name = event.value("event", "");
+        auto t_ms = event.value("t_ms", 0.0);
+        if (name == "start" && starts++ == index)
+            counting = true;
+        if (!counting)
+            continue;
+        if ((name == "underrun_begin" || name == "stop") && silent_since < 0)
+            silent_since = t_ms;
+        // Audio again: an underrun's end while running (not the one a stop
+        // ends), or a start the card does not underrun at at once.
+        bool resumed = name == "underrun_end" || name == "start";
+        if (resumed && silent_since >= 0) {
+            // Resolved by the next event: a stop right after means the silence goes on.
+            std::string next_line;
+            auto here = in.tellg();
+            std::string following;
+            uint64_t following_frame = 0;
+            if (std::getline(in, next_line)) {
+                auto next = nlohmann::json::parse(next_line, nullptr, false);
+                following = next.is_discarded() ? "" : next.value("event", "");
+                following_frame = next.is_discarded() ? 0 : next.value("frame", uint64_t { 0 });
+            }
+            in.clear();
+            in.seekg(here);
+            // No audio in between (the same frame of the recording): the silence goes on.
+            auto frame = event.value("frame", uint64_t { 0 });
+            if ((following == "stop" || following == "underrun_begin") && following_frame == frame)
+                continue;
+            longest = std::max(longest, t_ms - silent_since);
+            silent_since = -1;
+        }
+    }
+    return longest;
+}
+
+// Until the speaker's run `index` has stopped (the player's close drains the ring first).
+Result<SpeakerRun> wait_for_speaker(std::string const& events, unsigned index)
+{
+    auto deadline = monotonic_ns() + 10'000'000'000ull;
+    for (;;) {
+        auto run = read_speaker_events(events, index);
+        if (run.stopped)
+            return run;
+        if (monotonic_ns() > deadline)
+            return make_error(ErrorCode::DeadlineExceeded, "the speaker still played 10 s after the player exited");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 Result<void> wait_for_file(std::string const& path, harness::KernelProcess& kernel)
@@ -98,14 +174,7 @@ Result<PlaySample> play(SoundBenchOptions const& options, Mp3Clip const& clip, s
     sample.player_seconds = static_cast<double>(monotonic_ns() - started) / 1e9;
     if (!played.ok())
         return make_error(ErrorCode::Unavailable, "mpg123 failed: {}", played.describe());
-    // The recording is complete once the speaker stopped (the player's close drains the ring first).
-    auto deadline = monotonic_ns() + 10'000'000'000ull;
-    SpeakerRun run;
-    while (!(run = read_speaker_events(speaker + ".events")).stopped) {
-        if (monotonic_ns() > deadline)
-            return make_error(ErrorCode::DeadlineExceeded, "the speaker still played 10 s after mpg123 exited");
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    auto run = TRY(wait_for_speaker(speaker + ".events", 0));
     double cpu_after = TRY(process_tree_cpu_seconds(pid));
     sample.window_seconds = static_cast<double>(monotonic_ns() - started) / 1e9;
     double crossings_after = isolated ? TRY(crossings_so_far(options.nooks_binary, socket)) : 0;
@@ -120,6 +189,58 @@ Result<PlaySample> play(SoundBenchOptions const& options, Mp3Clip const& clip, s
     sample.speaker_frames = match.frames;
     sample.speaker_rate = match.rate;
     return sample;
+}
+
+// The clip again, the driver failing once under it (a panic in its
+// interrupt handler, 1 s in): the speaker's second run.
+FailurePlay play_through_failure(SoundBenchOptions const& options, Mp3Clip const& clip, std::string const& dir, std::string const& socket)
+{
+    FailurePlay result;
+    auto measured = [&]() -> Result<void> {
+        auto const dsp = dir + "/sound/dsp";
+        auto const speaker = dir + "/speaker.wav";
+        auto player = std::async(std::launch::async, [&] {
+            return harness::run_command({ "mpg123", "-q", "-o", "oss", "-a", dsp, clip.mp3 },
+                { .timeout = std::chrono::seconds(static_cast<long>(clip.seconds()) * 3 + 60) });
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+        auto injected = harness::run_command({ options.nooks_binary, "ctl", "--control", socket, "inject", "nksnd", "panic", "--entry", "irq_handler" },
+            { .timeout = std::chrono::seconds(10) });
+        auto played = TRY(player.get());
+        if (!injected || !injected->ok())
+            return make_error(ErrorCode::Internal, "injecting the fault failed: {}", injected ? injected->output : injected.error().message());
+        result.player_ok = played.ok();
+        if (!played.ok())
+            result.player_error = played.describe();
+        // Recorded once the recovery is over (the nooks player may have failed before that).
+        nlohmann::json failures;
+        for (auto deadline = monotonic_ns() + 10'000'000'000ull; monotonic_ns() < deadline;) {
+            failures = TRY(kernel_control(options.nooks_binary, socket, "failures")).value("failures", nlohmann::json::array());
+            if (!failures.empty())
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (failures.empty())
+            return make_error(ErrorCode::Internal, "the fault did not fire");
+        auto const& failure = failures.back();
+        result.recovery_ms = failure.value("recovery_us", 0.0) / 1000;
+        for (auto const& stage : failure.value("stages", nlohmann::json::array())) {
+            if (stage.value("stage", "") == "quiesce")
+                result.quiesce_ms = stage.value("duration_us", 0.0) / 1000;
+        }
+        auto run = TRY(wait_for_speaker(speaker + ".events", 1));
+        // The player's last run is over too (a shadow's restart starts the speaker again).
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        result.gap_ms = longest_silence_ms(speaker + ".events", 1);
+        auto match = TRY(match_audio(clip.reference, speaker, run.start_frame));
+        result.exact = match.exact;
+        result.mismatch = match.mismatch;
+        return {};
+    }();
+    result.measured = measured.has_value();
+    if (!measured)
+        result.error = measured.error().message();
+    return result;
 }
 
 } // namespace
@@ -171,6 +292,15 @@ SoundBoot run_play_boot(SoundBenchOptions const& options, Mp3Clip const& clip, s
         s.underruns, s.exact ? "exact" : "DIFFERS: " + s.mismatch);
     if (boot.driver_failures > 0)
         progress.line("{} warning: the driver failed {} time(s) during the run (see {}/kernel.log)", prefix, boot.driver_failures, dir);
+    if (options.failure && mode != "native") {
+        boot.failure = play_through_failure(options, clip, dir, socket);
+        auto const& f = boot.failure;
+        if (!f.measured)
+            progress.line("{} failure  not measured: {}", prefix, f.error);
+        else
+            progress.line("{} failure  player {}; audio {}; longest silence {:.0f} ms (recovery {:.0f} ms, of which the card played out its ring {:.0f} ms)",
+                prefix, f.player_ok ? "finished" : "FAILED", f.exact ? "exact" : "not exact", f.gap_ms, f.recovery_ms, f.quiesce_ms);
+    }
     // An inexact recording is a result, reported; the boot itself worked.
     boot.ok = true;
     return boot;

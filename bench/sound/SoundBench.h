@@ -26,6 +26,7 @@ struct SoundBenchOptions {
     std::string driver;    // the sound driver file (nksnd.so next to the binary)
     std::string work_dir;
     std::string output;
+    bool failure { true }; // in isolated modes, also a play through one driver failure
 };
 
 // The MP3 every boot plays, and what mpg123 decodes it to (the oracle).
@@ -62,13 +63,29 @@ struct PlaySample {
     }
 };
 
+// The clip played again with the driver failing once under it (a panic in
+// its interrupt handler, 1 s in): did the player finish, was the audio
+// exact, and how long the silence the failure inserted.
+struct FailurePlay {
+    bool measured { false };
+    std::string error;
+    bool player_ok { false };
+    std::string player_error;
+    bool exact { false };
+    std::string mismatch;
+    double gap_ms { 0 };      // the longest mid-stream silence (speaker events)
+    double recovery_ms { 0 }; // detection to restarted (the recovery manager)
+    double quiesce_ms { 0 };  // of which the card playing out what it was handed
+};
+
 struct SoundBoot {
     std::string mode;
     unsigned repetition { 0 };
     bool ok { false };
     std::string error;
     PlaySample sample;
-    unsigned driver_failures { 0 };
+    unsigned driver_failures { 0 }; // during the clean play
+    FailurePlay failure;
 };
 
 } // namespace nk::bench

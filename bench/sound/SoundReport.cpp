@@ -101,6 +101,29 @@ std::string sound_report_markdown(SoundBenchOptions const& options, Mp3Clip cons
     out += table.markdown() + "\n";
     out += "The seed's Play-mp3 row (Nooks on a SoundBlaster driver, Linux 2.4, a 1.7 GHz Pentium 4): 150 XPC/s, relative performance 1.00, CPU "
            "4.8% native and 4.6% under Nooks.\n\n";
+    if (std::ranges::any_of(boots, [](SoundBoot const& boot) { return boot.failure.measured || !boot.failure.error.empty(); })) {
+        out += "## Through a driver failure\n\n";
+        out += "Each isolated boot then plays the clip again and fails the driver once, 1 s in (a panic in its interrupt handler). "
+               "*Longest silence* is the longest mid-stream underrun the speaker recorded: what a listener hears as a gap. *Recovery* is "
+               "the recovery manager's time from detection to the restarted driver; in shadow mode it includes the time the card went on "
+               "playing what the failed driver had handed it (*played out*), which the listener hears as audio, not as a gap. In nooks "
+               "mode the player's file belonged to the failed card: the player fails (the seed's MALFUNCTION).\n\n";
+        Table table({ "mode", "repetition", "player", "audio exact", "longest silence ms", "recovery ms", "played out ms" });
+        for (auto const& mode : options.modes) {
+            for (auto const& boot : boots) {
+                if (boot.mode != mode || (!boot.failure.measured && boot.failure.error.empty()))
+                    continue;
+                auto const& f = boot.failure;
+                if (!f.measured) {
+                    table.add_row({ mode, fmt::format("{}", boot.repetition), "not measured: " + f.error, "", "", "", "" });
+                    continue;
+                }
+                table.add_row({ mode, fmt::format("{}", boot.repetition), f.player_ok ? "finished" : "failed", f.exact ? "yes" : "no",
+                    fmt::format("{:.0f}", f.gap_ms), fmt::format("{:.0f}", f.recovery_ms), fmt::format("{:.0f}", f.quiesce_ms) });
+            }
+        }
+        out += table.markdown() + "\n";
+    }
     std::string problems;
     for (auto const& boot : boots) {
         if (!boot.ok)
@@ -132,6 +155,11 @@ nlohmann::json sound_report_json(SoundBenchOptions const& options, Mp3Clip const
             { "cpu_seconds", s.cpu_seconds }, { "cpu_percent", s.cpu_percent() }, { "cpu_ms_per_audio_second", s.cpu_ms_per_audio_second() },
             { "crossings", s.crossings }, { "crossings_per_second", s.crossings_per_second() }, { "speaker_frames", s.speaker_frames },
             { "underruns", s.underruns }, { "exact", s.exact }, { "mismatch", s.mismatch } });
+        auto const& f = boot.failure;
+        if (f.measured || !f.error.empty())
+            json["boots"].back()["failure"] = { { "measured", f.measured }, { "error", f.error }, { "player_ok", f.player_ok },
+                { "player_error", f.player_error }, { "exact", f.exact }, { "mismatch", f.mismatch }, { "gap_ms", f.gap_ms },
+                { "recovery_ms", f.recovery_ms }, { "quiesce_ms", f.quiesce_ms } };
     }
     return json;
 }

@@ -72,6 +72,8 @@ int run(int argc, char** argv)
     app.add_option("--modes", modes, "Comma-separated modes to compare: native, nooks, shadow (default: native,nooks,shadow)");
     app.add_option("--repetitions", options.repetitions, "Boots per mode (default: 3)")->check(CLI::Range(1, 100));
     app.add_option("--seconds", options.seconds, "Length of the MP3 in seconds (default: 10)")->check(CLI::Range(1.0, 600.0));
+    bool no_failure = false;
+    app.add_flag("--no-failure", no_failure, "Do not play through a driver failure (isolated modes)");
     app.add_flag("--quick", quick, "The short form for CI: 1 repetition of a 3 s clip (unless --repetitions or --seconds say otherwise)");
     app.add_option("--driver", options.driver, "Sound driver file (default: nksnd.so next to nooks)");
     app.add_option("--work-dir", options.work_dir, "Where the clip, the recordings and the logs go (default: a new directory in /tmp)");
@@ -87,6 +89,7 @@ int run(int argc, char** argv)
         if (mode != "native" && mode != "nooks" && mode != "shadow")
             return fail(fmt::format("--modes: unknown mode '{}' (native, nooks, shadow)", mode));
     }
+    options.failure = !no_failure;
     if (quick) {
         if (app.count("--repetitions") == 0)
             options.repetitions = 1;

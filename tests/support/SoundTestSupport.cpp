@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <unistd.h>
 
 namespace nk::test {
@@ -104,6 +105,32 @@ Mp3Fixture make_mp3(std::string const& dir, double seconds)
         }
     }
     return fixture;
+}
+
+bool write_game_script(std::string const& path, int effects)
+{
+    std::ofstream out(path);
+    out << fmt::format(R"(import array, math, os
+os.environ["SDL_AUDIODRIVER"] = "alsa"
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+import pygame
+pygame.mixer.pre_init(44100, -16, 2, 512)
+pygame.init()
+def tone(freq, ms):
+    n = 44100 * ms // 1000
+    return pygame.mixer.Sound(buffer=array.array("h", [int(6000 * math.sin(2 * math.pi * freq * i / 44100)) for i in range(n) for _ in (0, 1)]))
+effects = [tone(f, 80) for f in (330, 440, 550, 660, 880)]
+pygame.mixer.set_num_channels(16)
+for i in range({}):
+    effects[i % len(effects)].play()
+    pygame.time.wait(30)
+pygame.time.wait(400)
+pygame.mixer.quit()
+print("played")
+)",
+        effects);
+    return static_cast<bool>(out.flush());
 }
 
 } // namespace nk::test

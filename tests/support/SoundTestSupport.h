@@ -48,4 +48,10 @@ struct Mp3Fixture {
 };
 Mp3Fixture make_mp3(std::string const& dir, double seconds);
 
+// Writes the game-like program to `path`: pygame (SDL on ALSA, our `nooks`
+// device) mixing `effects` short tones started 30 ms apart on 16 channels,
+// with a 512-frame buffer; it prints "played" at the end. False if it
+// cannot be written.
+bool write_game_script(std::string const& path, int effects);
+
 } // namespace nk::test

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "classes/sound/PcmSubstream.h"
 
+#include "base/Clock.h"
 #include "base/Log.h"
 #include "classes/sound/SoundCard.h"
 #include "kernel/bus/BusDevice.h"
@@ -101,6 +102,39 @@ void PcmSubstream::set_notifier(std::function<void()> notifier)
 
 void PcmSubstream::wake() { m_changed.notify_all(); }
 
+uint32_t PcmSubstream::offset_of(uint64_t count) const
+{
+    return m_ring_bytes == 0 ? 0 : static_cast<uint32_t>((count - m_origin) % m_ring_bytes);
+}
+
+bool PcmSubstream::suspended() const
+{
+    MutexLocker lock(m_mutex);
+    return m_suspended;
+}
+
+bool PcmSubstream::driver_callable() const
+{
+    MutexLocker lock(m_mutex);
+    return !m_suspended && m_state != PcmState::Dead && m_card.alive();
+}
+
+Result<void> PcmSubstream::wait_resumed(MutexLocker& op, bool nonblocking, std::atomic<bool> const* interrupted)
+{
+    if (nonblocking)
+        return std::unexpected(would_block(describe()));
+    if (is_set(interrupted))
+        return std::unexpected(interrupted_error(describe()));
+    op.unlock();
+    {
+        MutexLocker lock(m_mutex);
+        m_changed.wait_for(lock, wait_slice,
+            [&]() NK_REQUIRES(m_mutex) { return !m_suspended || m_state == PcmState::Dead || is_set(interrupted); });
+    }
+    op.lock();
+    return {};
+}
+
 // --- configuration -------------------------------------------------------------
 
 namespace {
@@ -199,9 +233,12 @@ Result<void> PcmSubstream::open()
         if (m_state != PcmState::Closed)
             return std::unexpected(Error(ErrorCode::Unavailable, fmt::format("{}: open already", describe()), EBUSY));
     }
-    auto answer = TRY(m_card.port().open(*this));
-    if (answer < 0)
-        return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver refused open", describe())));
+    // Suspended: opened in the driver's next instance when the stream resumes.
+    if (driver_callable()) {
+        auto answer = TRY(m_card.port().open(*this));
+        if (answer < 0)
+            return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver refused open", describe())));
+    }
     MutexLocker lock(m_mutex);
     PcmConfig defaults;
     defaults.format = (m_hw.formats & NK_SND_FMT_U8) != 0 ? NK_SND_FMT_U8 : NK_SND_FMT_S16_LE;
@@ -210,7 +247,7 @@ Result<void> PcmSubstream::open()
     m_wish = fit_fragments(defaults, m_hw, 12, 16);
     m_active = m_wish;
     m_trigger = true;
-    m_appl = m_hw_bytes = 0;
+    m_appl = m_hw_bytes = m_origin = m_shown_bytes = 0;
     m_blocks_reported = 0;
     m_periods = m_xruns = m_starts = 0;
     m_state = PcmState::Open;
@@ -228,12 +265,17 @@ void PcmSubstream::close()
     if (state == PcmState::Closed)
         return;
     if (state != PcmState::Dead && m_card.alive()) {
+        // Suspended, stop and release only record it; the driver's instance
+        // that had the stream open is gone, its next one never opens it.
+        bool in_driver = driver_callable();
         if (auto stopped = stop(PcmState::Open); !stopped)
             logger()->warn("{}: close: {}", describe(), stopped.error());
         if (auto released = release_buffer(); !released)
             logger()->warn("{}: close: {}", describe(), released.error());
-        if (auto closed = m_card.port().close(*this); !closed)
-            logger()->warn("{}: close: {}", describe(), closed.error());
+        if (in_driver) {
+            if (auto closed = m_card.port().close(*this); !closed)
+                logger()->warn("{}: close: {}", describe(), closed.error());
+        }
     }
     m_ring.reset();
     m_partial.clear();
@@ -272,6 +314,8 @@ Result<void> PcmSubstream::release_buffer()
     if (!m_have_params)
         return {};
     m_have_params = false;
+    if (!driver_callable())
+        return {};
     auto answer = TRY(m_card.port().hw_free(*this));
     if (answer < 0)
         logger()->warn("{}: hw_free answered {}", describe(), answer);
@@ -318,7 +362,7 @@ Result<void> PcmSubstream::ensure_prepared()
         MutexLocker lock(m_mutex);
         m_active = wish;
         m_ring_bytes = ring_bytes;
-        m_appl = m_hw_bytes = 0;
+        m_appl = m_hw_bytes = m_origin = m_shown_bytes = 0;
         m_blocks_reported = 0;
         m_state = PcmState::Prepared;
     }
@@ -333,7 +377,7 @@ Result<void> PcmSubstream::send_limit()
         MutexLocker lock(m_mutex);
         if (m_ring_bytes == 0)
             return {};
-        limit = static_cast<uint32_t>((playback() ? m_appl : m_appl + capacity()) % m_ring_bytes);
+        limit = offset_of(playback() ? m_appl : m_appl + capacity());
     }
     auto answer = TRY(m_card.port().ack(*this, limit));
     if (answer < 0)
@@ -355,6 +399,7 @@ Result<void> PcmSubstream::start()
     {
         MutexLocker lock(m_mutex);
         m_state = PcmState::Running;
+        m_position_ns = monotonic_ns();
         ++m_starts;
     }
     notify();
@@ -368,7 +413,8 @@ Result<void> PcmSubstream::stop(PcmState next)
         MutexLocker lock(m_mutex);
         state = m_state;
     }
-    if (state == PcmState::Running || state == PcmState::Xrun || state == PcmState::Draining) {
+    bool running = state == PcmState::Running || state == PcmState::Xrun || state == PcmState::Draining;
+    if (running && driver_callable()) {
         auto answer = TRY(m_card.port().trigger(*this, NK_SND_TRIGGER_STOP));
         if (answer < 0)
             logger()->warn("{}: the driver answered {} to stop", describe(), answer);
@@ -380,7 +426,7 @@ Result<void> PcmSubstream::stop(PcmState next)
         if (next == PcmState::Open || m_state != PcmState::Open)
             m_state = next;
         if (next == PcmState::Open) {
-            m_appl = m_hw_bytes = 0;
+            m_appl = m_hw_bytes = m_origin = m_shown_bytes = 0;
             m_blocks_reported = 0;
         }
     }
@@ -392,7 +438,8 @@ void PcmSubstream::advance(uint32_t position)
 {
     if (m_ring_bytes == 0 || position >= m_ring_bytes)
         return;
-    auto current = static_cast<uint32_t>(m_hw_bytes % m_ring_bytes);
+    m_position_ns = monotonic_ns();
+    auto current = offset_of(m_hw_bytes);
     uint64_t delta = (position + m_ring_bytes - current) % m_ring_bytes;
     // The card never passes its limit, so a position beyond it is an older
     // one that arrived after a newer (a deferred period report overtaken by
@@ -412,13 +459,24 @@ Result<size_t> PcmSubstream::write(std::span<std::byte const> data, bool nonbloc
         return std::unexpected(Error(ErrorCode::InvalidArgument, fmt::format("{}: not a playback stream", describe()), EBADF));
     MutexLocker op(m_op_mutex);
     TRY(check_usable());
-    TRY(ensure_prepared());
+    if (!suspended())
+        TRY(ensure_prepared());
     size_t done = 0;
     while (done < data.size()) {
         TRY(check_usable());
+        if (suspended()) {
+            // The driver is being recovered: as a full ring, until the stream resumes.
+            if (auto waited = wait_resumed(op, nonblocking, interrupted); !waited) {
+                if (done > 0)
+                    break;
+                return std::unexpected(waited.error());
+            }
+            continue;
+        }
         TRY(ensure_prepared()); // a reset or a new configuration from another thread meanwhile
         uint64_t appl = 0;
         uint64_t hw = 0;
+        uint64_t origin = 0;
         uint32_t space = 0;
         uint32_t frame = 0;
         uint32_t fragment = 0;
@@ -428,6 +486,7 @@ Result<size_t> PcmSubstream::write(std::span<std::byte const> data, bool nonbloc
             MutexLocker lock(m_mutex);
             appl = m_appl;
             hw = m_hw_bytes;
+            origin = m_origin;
             space = static_cast<uint32_t>(capacity() - (appl - hw));
             frame = m_active.frame_bytes();
             fragment = m_active.fragment_bytes;
@@ -436,7 +495,7 @@ Result<size_t> PcmSubstream::write(std::span<std::byte const> data, bool nonbloc
         }
         // Played space is zeroed: a card that ran past its limit would play silence, never stale data.
         if (m_zeroed < hw) {
-            m_ring->fill(static_cast<uint32_t>(m_zeroed % m_ring->bytes()), static_cast<uint32_t>(std::min<uint64_t>(hw - m_zeroed, m_ring->bytes())),
+            m_ring->fill(static_cast<uint32_t>((m_zeroed - origin) % m_ring->bytes()), static_cast<uint32_t>(std::min<uint64_t>(hw - m_zeroed, m_ring->bytes())),
                 silence_of(m_params.format));
             m_zeroed = hw;
         }
@@ -474,13 +533,13 @@ Result<size_t> PcmSubstream::write(std::span<std::byte const> data, bool nonbloc
         auto chunk_bytes = std::min(whole, space / frame * frame);
         // The partial frame of the last write goes first.
         size_t from_partial = std::min<size_t>(m_partial.size(), chunk_bytes);
-        auto offset = static_cast<uint32_t>(appl % m_ring->bytes());
+        auto offset = static_cast<uint32_t>((appl - origin) % m_ring->bytes());
         if (from_partial > 0) {
             m_ring->write(offset, std::span(m_partial).first(from_partial));
             m_partial.erase(m_partial.begin(), m_partial.begin() + static_cast<ptrdiff_t>(from_partial));
         }
         auto from_data = chunk_bytes - from_partial;
-        m_ring->write(static_cast<uint32_t>((appl + from_partial) % m_ring->bytes()), data.subspan(done, from_data));
+        m_ring->write(static_cast<uint32_t>((appl + from_partial - origin) % m_ring->bytes()), data.subspan(done, from_data));
         done += from_data;
         {
             MutexLocker lock(m_mutex);
@@ -517,9 +576,18 @@ Result<size_t> PcmSubstream::read(std::span<std::byte> data, bool nonblocking, s
     }
     while (done < data.size()) {
         TRY(check_usable());
+        if (suspended()) {
+            if (auto waited = wait_resumed(op, nonblocking, interrupted); !waited) {
+                if (done > 0)
+                    break;
+                return std::unexpected(waited.error());
+            }
+            continue;
+        }
         TRY(ensure_prepared());
         uint64_t appl = 0;
         uint64_t hw = 0;
+        uint64_t origin = 0;
         uint32_t frame = 0;
         PcmState state;
         bool trigger = false;
@@ -527,6 +595,7 @@ Result<size_t> PcmSubstream::read(std::span<std::byte> data, bool nonblocking, s
             MutexLocker lock(m_mutex);
             appl = m_appl;
             hw = m_hw_bytes;
+            origin = m_origin;
             frame = m_active.frame_bytes();
             state = m_state;
             trigger = m_trigger;
@@ -557,7 +626,7 @@ Result<size_t> PcmSubstream::read(std::span<std::byte> data, bool nonblocking, s
         }
         auto wanted = data.size() - done;
         uint32_t chunk = wanted >= frame ? static_cast<uint32_t>(std::min<size_t>(available, wanted) / frame * frame) : frame;
-        auto offset = static_cast<uint32_t>(appl % m_ring->bytes());
+        auto offset = static_cast<uint32_t>((appl - origin) % m_ring->bytes());
         if (chunk <= wanted) {
             m_ring->read(offset, data.subspan(done, chunk));
             done += chunk;
@@ -584,6 +653,10 @@ Result<void> PcmSubstream::drain(std::atomic<bool> const* interrupted)
     TRY(check_usable());
     if (!playback())
         return stop(PcmState::Prepared);
+    while (suspended()) {
+        TRY(wait_resumed(op, false, interrupted));
+        TRY(check_usable());
+    }
     PcmState state;
     uint64_t pending = 0;
     uint32_t rate_bytes = 1;
@@ -621,7 +694,10 @@ Result<void> PcmSubstream::drain(std::atomic<bool> const* interrupted)
             }
             if (is_set(interrupted))
                 break;
-            if (std::chrono::steady_clock::now() >= deadline) {
+            if (m_suspended) {
+                // The driver is being recovered: the clock starts again when the stream resumes.
+                deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds((m_appl - m_hw_bytes) * 1000 / rate_bytes) + drain_slack;
+            } else if (std::chrono::steady_clock::now() >= deadline) {
                 gave_up = true;
                 break;
             }
@@ -657,6 +733,8 @@ Result<void> PcmSubstream::set_trigger(bool enabled)
     }
     if (!enabled)
         return stop(PcmState::Prepared);
+    if (suspended())
+        return {}; // recorded: the stream starts when it resumes and has data (capture: at the next read)
     if (!playback())
         return start();
     bool buffered = false;
@@ -677,7 +755,9 @@ Result<PcmSubstream::Space> PcmSubstream::space()
     Space space {};
     space.fragsize = config.fragment_bytes;
     space.fragstotal = config.fragments;
-    if (m_state == PcmState::Open)
+    if (m_suspended)
+        space.bytes = 0; // "buffers full" (nothing ready) until the stream resumes
+    else if (m_state == PcmState::Open)
         space.bytes = playback() ? config.fragment_bytes * config.fragments : 0;
     else
         space.bytes = static_cast<uint32_t>(playback() ? capacity() - (m_appl - m_hw_bytes) : m_hw_bytes - m_appl);
@@ -692,7 +772,7 @@ Result<PcmSubstream::Position> PcmSubstream::position()
     bool running = false;
     {
         MutexLocker lock(m_mutex);
-        running = m_state == PcmState::Running || m_state == PcmState::Xrun || m_state == PcmState::Draining;
+        running = !m_suspended && (m_state == PcmState::Running || m_state == PcmState::Xrun || m_state == PcmState::Draining);
     }
     if (running) {
         auto where = TRY(m_card.port().pointer(*this));
@@ -701,18 +781,26 @@ Result<PcmSubstream::Position> PcmSubstream::position()
     }
     MutexLocker lock(m_mutex);
     auto const& config = m_state == PcmState::Open ? m_wish : m_active;
+    // An application that follows `ptr` (the ALSA oss plugin) sees progress
+    // modulo its ring: a whole ring at once would read as none. Progress is
+    // shown at most a ring less a frame per call (the rest at the next);
+    // only a resume after a driver failure moves the card that far at once.
+    auto step = std::max<uint64_t>(config.pointer_ring, 2 * config.frame_bytes()) - config.frame_bytes();
+    m_shown_bytes = std::max(m_shown_bytes, std::min(m_hw_bytes, m_shown_bytes + step));
     Position position {};
-    position.bytes = m_hw_bytes;
-    auto blocks = m_hw_bytes / config.fragment_bytes;
+    position.bytes = m_shown_bytes;
+    auto blocks = m_shown_bytes / config.fragment_bytes;
     position.blocks = static_cast<uint32_t>(blocks - std::min(blocks, m_blocks_reported));
     m_blocks_reported = blocks;
-    position.ptr = static_cast<uint32_t>(m_hw_bytes % std::max<uint32_t>(config.pointer_ring, 1));
+    position.ptr = static_cast<uint32_t>(m_shown_bytes % std::max<uint32_t>(config.pointer_ring, 1));
     return position;
 }
 
 bool PcmSubstream::ready() const
 {
     MutexLocker lock(m_mutex);
+    if (m_suspended && m_state != PcmState::Dead && m_state != PcmState::Closed)
+        return false;
     switch (m_state) {
     case PcmState::Dead:
     case PcmState::Closed: return true; // the call fails at once: not a wait
@@ -751,6 +839,149 @@ void PcmSubstream::xrun(uint32_t position)
         if (m_state == PcmState::Running && playback() && m_hw_bytes >= m_appl)
             m_state = PcmState::Xrun;
     }
+    notify();
+}
+
+uint32_t PcmSubstream::hw_offset() const
+{
+    MutexLocker lock(m_mutex);
+    return offset_of(m_hw_bytes);
+}
+
+// --- a shadow driver's side ------------------------------------------------------
+
+void PcmSubstream::suspend(bool card_running, std::optional<uint32_t> accepted_limit)
+{
+    {
+        MutexLocker lock(m_mutex);
+        // Where the card stops on its own: a running playback card plays up to
+        // the limit it was given; anything else stays where it was counted.
+        uint64_t stops_at = m_hw_bytes;
+        if (playback() && card_running && accepted_limit && m_ring_bytes > 0 && *accepted_limit < m_ring_bytes) {
+            uint64_t ahead = (*accepted_limit + m_ring_bytes - offset_of(m_hw_bytes)) % m_ring_bytes;
+            if (m_hw_bytes + ahead <= m_appl)
+                stops_at = m_hw_bytes + ahead;
+        }
+        // A second failure before the resume brought the stream back: the
+        // first one's count stands unless the new instance got further.
+        m_played_to = m_suspended ? std::max(m_played_to, stops_at) : stops_at;
+        m_suspended = true;
+    }
+    notify();
+}
+
+uint64_t PcmSubstream::drained_at_ns() const
+{
+    MutexLocker lock(m_mutex);
+    if (!m_suspended || !playback() || m_played_to <= m_hw_bytes)
+        return 0;
+    auto rate_bytes = std::max<uint64_t>(1, uint64_t { m_active.rate } * m_active.frame_bytes());
+    auto since = m_position_ns != 0 ? m_position_ns : monotonic_ns();
+    // The card was at the last reported position no later than the report;
+    // a few milliseconds more for the card's clock and the report's delivery.
+    constexpr uint64_t margin_ns = 5'000'000;
+    return since + (m_played_to - m_hw_bytes) * 1'000'000'000ull / rate_bytes + margin_ns;
+}
+
+Result<bool> PcmSubstream::resume_in_driver()
+{
+    MutexLocker op(m_op_mutex);
+    PcmState state;
+    {
+        MutexLocker lock(m_mutex);
+        if (!m_suspended)
+            return false;
+        state = m_state;
+        if (state == PcmState::Dead || state == PcmState::Closed) {
+            m_suspended = false;
+            state = PcmState::Closed;
+        }
+    }
+    if (state == PcmState::Closed) {
+        notify();
+        return false;
+    }
+    auto answer = TRY(m_card.port().open(*this));
+    if (answer < 0)
+        return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver's new instance refused open", describe())));
+    bool was_running = state == PcmState::Running || state == PcmState::Xrun || state == PcmState::Draining;
+    if (state == PcmState::Open)
+        m_have_params = false; // the new instance has none to free
+    if (state != PcmState::Open && m_ring && m_have_params) {
+        // The ring goes on where the card stopped: the data not yet played
+        // (captured data not yet read) is moved to where the reset card starts.
+        uint64_t from = 0;
+        uint64_t to = 0;
+        uint64_t origin = 0;
+        uint32_t old_offset = 0;
+        {
+            MutexLocker lock(m_mutex);
+            if (playback()) {
+                origin = std::clamp(m_played_to, m_hw_bytes, m_appl);
+                from = origin;
+                to = m_appl;
+            } else {
+                origin = m_hw_bytes;
+                from = m_appl;
+                to = m_hw_bytes;
+            }
+            old_offset = offset_of(from);
+        }
+        std::vector<std::byte> kept(static_cast<size_t>(to - from));
+        m_ring->read(old_offset, kept);
+        m_ring->fill(0, m_ring->bytes(), silence_of(m_params.format));
+        uint32_t new_offset = 0;
+        {
+            MutexLocker lock(m_mutex);
+            m_origin = origin;
+            if (playback())
+                m_hw_bytes = origin;
+            m_played_to = m_hw_bytes;
+            new_offset = offset_of(from);
+        }
+        m_ring->write(new_offset, kept);
+        m_zeroed = origin;
+        answer = TRY(m_card.port().hw_params(*this, m_params));
+        if (answer < 0)
+            return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver's new instance refused hw_params", describe())));
+        answer = TRY(m_card.port().prepare(*this));
+        if (answer < 0)
+            return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver's new instance refused prepare", describe())));
+        TRY(send_limit());
+        if (was_running) {
+            answer = TRY(m_card.port().trigger(*this, NK_SND_TRIGGER_START));
+            if (answer < 0)
+                return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver's new instance refused to start", describe())));
+            MutexLocker lock(m_mutex);
+            m_position_ns = monotonic_ns();
+        }
+    } else if (state != PcmState::Open) {
+        MutexLocker lock(m_mutex);
+        m_state = PcmState::Open; // nothing to go on with: set up afresh at the next call
+    }
+    {
+        MutexLocker lock(m_mutex);
+        m_suspended = false;
+    }
+    notify();
+    return true;
+}
+
+void PcmSubstream::resume_failed(Error const& error)
+{
+    {
+        MutexLocker op(m_op_mutex);
+        m_have_params = false;
+        m_partial.clear();
+        MutexLocker lock(m_mutex);
+        if (m_state != PcmState::Dead && m_state != PcmState::Closed) {
+            m_state = PcmState::Open;
+            m_appl = m_hw_bytes = m_origin = m_shown_bytes = 0;
+            m_blocks_reported = 0;
+        }
+        m_suspended = false;
+    }
+    logger()->warn("{}: resumed without its data: {}", describe(), error);
     notify();
 }
 

@@ -12,10 +12,21 @@
 //
 // Positions are 64-bit byte counts since the last prepare: `appl` (what the
 // application wrote, or read) and `hw` (what the card played, or captured);
-// the ring offset of either is count % ring bytes. The ring is one fragment
+// the ring offset of either is (count - origin) % ring bytes, where origin
+// is 0 from a prepare and moves only when a resume hands the ring to a new
+// driver instance (whose card starts at offset 0). The ring is one fragment
 // larger than the application's fragments x fragment_bytes (its
 // "capacity"), so the card's limit never equals its position unless the
 // ring is empty (playback) or full (capture); see <nooks/sound.h>.
+//
+// Suspended (a shadow driver recovers the card's driver): the stream is
+// not closed; nothing reaches the driver. A write (read) waits for the
+// resume, or fails with WouldBlock if non-blocking; space answers "full"
+// (nothing free, nothing ready), position the last known, poll not ready;
+// configuration calls are recorded and answered as usual (the stream is
+// brought back to them at the resume); drain waits through it. The ring
+// keeps its unplayed data; resume_in_driver() sets the new instance up
+// with the stream as it was and goes on.
 //
 // OSS semantics, kept here so every frontend gets them: a configuration the
 // card cannot do answers the nearest it can; a playback stream starts once a
@@ -43,6 +54,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -155,6 +167,34 @@ public:
 
     void period_elapsed(uint32_t position);
     void xrun(uint32_t position);
+    // The ring offset where the layer last knew the card to be (a shadow's
+    // answer to pointer() for a failed driver).
+    uint32_t hw_offset() const;
+
+    // --- a shadow driver's side (any thread but the application's) -----------
+
+    // The driver failed: from now on nothing reaches it (see Suspended).
+    // `card_running` and `accepted_limit`: what the failed driver last
+    // accepted (started the card; the limit it took, none since prepare),
+    // from which the stream counts where the card will stop on its own: at
+    // that limit (playback; everything before it will have been played), or
+    // where it was (capture, and a card never started). Idempotent; a second
+    // failure before the resume counts from what is newer.
+    void suspend(bool card_running, std::optional<uint32_t> accepted_limit);
+    bool suspended() const;
+    // When the card will have played what it was handed (CLOCK_MONOTONIC
+    // ns, from the last position report and the rate); 0 if nothing is due.
+    uint64_t drained_at_ns() const;
+    // The new driver instance is up: opens the stream in it if it was open;
+    // a prepared (or running) stream gets its ring back with its unplayed
+    // data where the reset card starts, hw_params, prepare and the limit,
+    // and is started again if it ran. Then the stream resumes. True if the
+    // stream was open; an error (the stream stays suspended) if the driver
+    // failed or refused.
+    Result<bool> resume_in_driver();
+    // The new instance refused the stream's setup: it resumes Open (its
+    // data dropped), so the application's next call sets it up again.
+    void resume_failed(Error const& error);
 
     // --- the layer's side -----------------------------------------------------
 
@@ -196,6 +236,11 @@ private:
     // Folds a position the card reported into m_hw_bytes.
     void advance(uint32_t position) NK_REQUIRES(m_mutex);
     uint32_t capacity() const NK_REQUIRES(m_mutex);
+    // The ring offset of byte count `count`.
+    uint32_t offset_of(uint64_t count) const NK_REQUIRES(m_mutex);
+    bool driver_callable() const;
+    // Waits (without the op lock) until the stream is resumed, killed or `interrupted`.
+    Result<void> wait_resumed(MutexLocker& op, bool nonblocking, std::atomic<bool> const* interrupted) NK_REQUIRES(m_op_mutex);
     void notify();
 
     SoundCard& m_card;
@@ -222,9 +267,14 @@ private:
     uint64_t m_appl NK_GUARDED_BY(m_mutex) { 0 };
     uint64_t m_hw_bytes NK_GUARDED_BY(m_mutex) { 0 };
     uint64_t m_blocks_reported NK_GUARDED_BY(m_mutex) { 0 };
+    uint64_t m_shown_bytes NK_GUARDED_BY(m_mutex) { 0 }; // the played (captured) count position() last showed
     uint64_t m_periods NK_GUARDED_BY(m_mutex) { 0 };
     uint64_t m_xruns NK_GUARDED_BY(m_mutex) { 0 };
     uint64_t m_starts NK_GUARDED_BY(m_mutex) { 0 };
+    uint64_t m_origin NK_GUARDED_BY(m_mutex) { 0 };      // the count at ring offset 0
+    uint64_t m_position_ns NK_GUARDED_BY(m_mutex) { 0 }; // when the card's position was last reported
+    bool m_suspended NK_GUARDED_BY(m_mutex) { false };
+    uint64_t m_played_to NK_GUARDED_BY(m_mutex) { 0 };   // suspended: where the card stops on its own
     std::function<void()> m_notifier NK_GUARDED_BY(m_mutex);
 };
 

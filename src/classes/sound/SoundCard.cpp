@@ -80,7 +80,7 @@ SoundCard::SoundCard(uint64_t id, std::string name, Module& owner, BusDevice* de
     std::unique_ptr<SoundDriverPort> port, void* private_data)
     : m_id(id)
     , m_name(std::move(name))
-    , m_owner(owner)
+    , m_owner(&owner)
     , m_device(device)
     , m_config(std::move(config))
     , m_port(std::move(port))
@@ -131,6 +131,20 @@ std::optional<uint32_t> SoundCard::mixer_setting(uint32_t control) const
 {
     MutexLocker lock(m_mutex);
     return control < NK_SND_MIXER_CONTROLS ? m_mixer[control] : std::nullopt;
+}
+
+Result<void> SoundCard::replay_mixer()
+{
+    MutexLocker op(m_mixer_op_mutex);
+    for (uint32_t control = 0; control < NK_SND_MIXER_CONTROLS; ++control) {
+        auto setting = mixer_setting(control);
+        if (!setting)
+            continue;
+        auto answer = TRY(m_port->mixer_put(*this, control, *setting));
+        if (answer < 0)
+            return std::unexpected(Error::from_errno(-answer, fmt::format("{}: the driver refused mixer_put {} {:#x}", m_name, mixer_control_name(control), *setting)));
+    }
+    return {};
 }
 
 void SoundCard::shut_down()

@@ -59,7 +59,9 @@ public:
     // The card's name: its bus device's ("sound0").
     std::string const& name() const { return m_name; }
     SoundCardConfig const& config() const { return m_config; }
-    Module& owner() const { return m_owner; }
+    // The driver instance that has the card (a shadow hands a kept card to the failed driver's next instance).
+    Module& owner() const { return *m_owner.load(std::memory_order_acquire); }
+    void set_owner(Module& owner) { m_owner.store(&owner, std::memory_order_release); }
     BusDevice* bus_device() const { return m_device; }
     void* private_data() const { return m_private_data; }
     SoundDriverPort& port() const { return *m_port; }
@@ -77,6 +79,10 @@ public:
     Result<void> mixer_put(uint32_t control, uint32_t value);
     // The last value each control was set to through mixer_put (none yet: nullopt).
     std::optional<uint32_t> mixer_setting(uint32_t control) const;
+    // Puts every control's last setting into the driver again (a shadow, for
+    // a new instance of the card's driver), one at a time with the
+    // applications' mixer calls. The first error or refusal ends it.
+    Result<void> replay_mixer();
 
     bool alive() const { return m_alive.load(std::memory_order_acquire); }
     // Stops and closes every open stream in the driver (unregister), then kills the card.
@@ -87,7 +93,7 @@ public:
 private:
     uint64_t const m_id;
     std::string const m_name;
-    Module& m_owner;
+    std::atomic<Module*> m_owner;
     BusDevice* const m_device;
     SoundCardConfig const m_config;
     std::unique_ptr<SoundDriverPort> const m_port;

@@ -28,6 +28,14 @@ SoundLayer::~SoundLayer() = default;
 Result<std::shared_ptr<SoundCard>> SoundLayer::register_card(Module& owner, BusDevice* device, nk_snd_card_params const& params,
     std::unique_ptr<SoundDriverPort> port, void* private_data)
 {
+    if (auto* tap = m_tap.load(std::memory_order_acquire))
+        return tap->register_card(owner, device, params, std::move(port), private_data);
+    return create_card(owner, device, params, std::move(port), private_data);
+}
+
+Result<std::shared_ptr<SoundCard>> SoundLayer::create_card(Module& owner, BusDevice* device, nk_snd_card_params const& params,
+    std::unique_ptr<SoundDriverPort> port, void* private_data)
+{
     auto config = SoundCardConfig::from_params(params);
     if (!config)
         return make_error(ErrorCode::InvalidArgument, "nk_snd_card_register: {}", config.error().message());
@@ -60,6 +68,15 @@ Result<void> SoundLayer::unregister_card(SoundCard& card)
 }
 
 void SoundLayer::release_card(SoundCard& card)
+{
+    if (!card.alive())
+        return;
+    if (auto* tap = m_tap.load(std::memory_order_acquire); tap != nullptr && tap->keep_card(card, card.owner()))
+        return;
+    drop_card(card);
+}
+
+void SoundLayer::drop_card(SoundCard& card)
 {
     if (!card.alive())
         return;

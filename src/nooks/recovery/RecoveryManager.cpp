@@ -428,6 +428,14 @@ std::vector<RecoveryManager::HeldDevice> RecoveryManager::stop_failed(Stages& st
         for (auto& name : driver_class->devices_of(failed))
             held.push_back({ std::string(driver_class->name()), std::move(name) });
     }
+    // What a shadow lets the devices finish before they are reset.
+    if (auto watching = observers(); !watching.empty()) {
+        stages.run("quiesce", [&]() -> Result<std::string> {
+            for (auto* observer : watching)
+                observer->driver_stopping(failed);
+            return std::string();
+        });
+    }
     // The devices first: a NIC still receiving would write into DMA buffers
     // the release is about to unmap and give back.
     stages.run("reset-device", [&]() -> Result<std::string> {

@@ -14,6 +14,11 @@ class IsolatedModule;
 
 class RecoveryObserver {
 public:
+    // The failed instance's threads have left it and its interrupts are
+    // masked; its devices are about to be reset. A shadow may let a device
+    // finish what the driver had handed it (a sound card playing out its
+    // ring) before the reset; the recovery waits for it.
+    virtual void driver_stopping(IsolatedModule& failed) { }
     // The driver's next instance is up (re-initialized, its devices back),
     // before it is marked live.
     virtual void driver_restarted(IsolatedModule& fresh) { }

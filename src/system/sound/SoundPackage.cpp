@@ -5,7 +5,9 @@
 #include "devices/sound/SoundKind.h"
 #include "frontends/oss/OssFrontend.h"
 #include "kernel/module/Module.h"
+#include "nooks/recovery/RecoveryManager.h"
 #include "shadow/ClassShadow.h"
+#include "shadow/sound/SoundShadow.h"
 
 #include <filesystem>
 
@@ -31,8 +33,15 @@ public:
 
     Result<std::unique_ptr<DriverClass>> create_class(Config const&) const override { return std::make_unique<SoundLayer>(); }
 
-    // Issue 12 brings the sound shadow; until then shadow mode recovers sound drivers as nooks mode does.
-    Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass&, RecoveryManager&) const override { return nullptr; }
+    Result<std::unique_ptr<ClassShadow>> create_shadow(DriverClass& layer, RecoveryManager& recovery) const override
+    {
+        auto& sound = static_cast<SoundLayer&>(layer);
+        auto shadow = std::make_unique<SoundShadow>(sound, SoundShadow::Options {});
+        // Tapped in before any driver registers a card; both outlive it (see ClassShadow).
+        sound.set_tap(shadow.get());
+        recovery.add_observer(*shadow);
+        return shadow;
+    }
 
     Result<std::unique_ptr<Frontend>> create_frontend(DriverClass& layer, Config const& config) const override
     {

@@ -530,3 +530,124 @@ TEST_F(PcmSubstreamTest, Mixer_PassesThroughClampsAndRecords)
 
 } // namespace
 } // namespace nk
+
+namespace nk {
+namespace {
+
+// --- suspension and resume (the shadow driver's side) ------------------------
+
+TEST_F(PcmSubstreamTest, Suspended_WritesWaitSpaceIsFullAndThePositionHolds)
+{
+    configure(*playback);
+    ASSERT_TRUE(playback->write(pattern(2048, 40), false, nullptr));
+    port->position = 1000;
+    EXPECT_EQ(playback->position().value().bytes, 1000u);
+    playback->suspend(true, 2048);
+    EXPECT_TRUE(playback->suspended());
+    port->take_calls();
+    auto refused = playback->write(pattern(64, 41), true, nullptr);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().to_errno(), EAGAIN);
+    EXPECT_EQ(playback->space().value().bytes, 0u);
+    EXPECT_FALSE(playback->ready());
+    EXPECT_EQ(playback->position().value().bytes, 1000u);
+    // Configuration is recorded and answered; nothing reaches the driver.
+    EXPECT_TRUE(playback->set_trigger(true));
+    EXPECT_TRUE(port->take_calls().empty());
+    // The card plays what it was handed: 1048 bytes more at 192 kB/s, about 5 ms.
+    auto drained = playback->drained_at_ns();
+    EXPECT_GT(drained, 0u);
+    auto blocked = std::async(std::launch::async, [&] { return playback->write(pattern(64, 42), false, nullptr); });
+    EXPECT_EQ(blocked.wait_for(300ms), std::future_status::timeout);
+    ASSERT_TRUE(playback->resume_in_driver());
+    ASSERT_EQ(blocked.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(blocked.get().value(), 64u);
+}
+
+TEST_F(PcmSubstreamTest, Resume_UnplayedDataGoesWhereTheResetCardStartsAndNothingPlaysTwice)
+{
+    configure(*playback);
+    ASSERT_TRUE(playback->write(pattern(4096, 43), false, nullptr));
+    playback->period_elapsed(1024);
+    ASSERT_TRUE(playback->write(pattern(1024, 44), false, nullptr)); // offsets 4096..5120; appl 5120
+    // The driver had taken the limit 4096 and started the card: the card
+    // plays up to there on its own; 4096..5120 is what is left to play.
+    playback->suspend(true, 4096);
+    auto writer = std::async(std::launch::async, [&] { return playback->write(pattern(512, 45), false, nullptr); });
+    EXPECT_EQ(writer.wait_for(100ms), std::future_status::timeout);
+    port->take_calls();
+    port->position = 0; // the new instance's card, reset
+    auto resumed = playback->resume_in_driver();
+    ASSERT_TRUE(resumed) << resumed.error().message();
+    EXPECT_TRUE(*resumed);
+    EXPECT_EQ(port->take_calls(), (std::vector<std::string> { "open", "hw_params", "prepare", "start" }));
+    ASSERT_EQ(writer.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(writer.get().value(), 512u);
+    EXPECT_EQ(ring_bytes(0, 1024), pattern(1024, 44)); // the unplayed data, at the card's start
+    EXPECT_EQ(ring_bytes(1024, 512), pattern(512, 45)); // then what came while the driver was down
+    EXPECT_EQ(ring_bytes(1536, 3584), std::vector<std::byte>(3584)); // silence, not the played data
+    EXPECT_EQ(port->limit.load(), 1536u);
+    auto stats = playback->stats();
+    EXPECT_EQ(stats.hw_bytes, 4096u); // counted as played: the card played it
+    EXPECT_EQ(stats.appl_bytes, 5632u);
+    EXPECT_EQ(stats.state, PcmState::Running);
+    playback->period_elapsed(1024);
+    EXPECT_EQ(playback->stats().hw_bytes, 5120u);
+}
+
+TEST_F(PcmSubstreamTest, Resume_ACardNeverStartedCountsNothingAsPlayed)
+{
+    configure(*playback);
+    ASSERT_TRUE(playback->write(pattern(512, 46), false, nullptr)); // less than a fragment: not started
+    playback->suspend(false, 512);
+    EXPECT_EQ(playback->drained_at_ns(), 0u);
+    ASSERT_TRUE(playback->resume_in_driver());
+    EXPECT_EQ(playback->stats().hw_bytes, 0u);
+    EXPECT_EQ(ring_bytes(0, 512), pattern(512, 46));
+    EXPECT_EQ(port->limit.load(), 512u);
+}
+
+TEST_F(PcmSubstreamTest, Position_AWholeRingAtOnceIsShownInSteps)
+{
+    configure(*playback);
+    ASSERT_TRUE(playback->write(pattern(4096, 47), false, nullptr));
+    EXPECT_EQ(playback->position().value().bytes, 0u);
+    playback->suspend(true, 4096); // the card plays all of it while its driver is down
+    port->position = 0;
+    ASSERT_TRUE(playback->resume_in_driver());
+    EXPECT_EQ(playback->stats().hw_bytes, 4096u);
+    // 4096 bytes is the application's whole ring: its `ptr` would not move.
+    auto first = playback->position().value();
+    EXPECT_EQ(first.bytes, 4092u);
+    EXPECT_EQ(first.ptr, 4092u);
+    auto second = playback->position().value();
+    EXPECT_EQ(second.bytes, 4096u);
+    EXPECT_EQ(second.ptr, 0u);
+}
+
+TEST_F(PcmSubstreamTest, Resume_CaptureKeepsWhatWasNotReadYet)
+{
+    configure(*capture);
+    std::vector<std::byte> got(1024);
+    auto reader = std::async(std::launch::async, [&] { return capture->read(got, false, nullptr); });
+    for (int i = 0; i < 200 && !port->running.load(); ++i)
+        std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(port->running.load());
+    auto samples = pattern(2048, 48);
+    write_ring(0, samples);
+    capture->period_elapsed(2048);
+    ASSERT_EQ(reader.wait_for(5s), std::future_status::ready);
+    ASSERT_EQ(reader.get().value(), 1024u); // 1024 bytes captured and not read yet
+    capture->suspend(true, port->limit.load());
+    port->position = 0;
+    ASSERT_TRUE(capture->resume_in_driver());
+    // The new card writes from offset 0 on (the count 2048), free up to the
+    // unread bytes, which sit just before it (offsets 4096..5120).
+    EXPECT_EQ(port->limit.load(), (1024u + 4096u - 2048u) % 5120u);
+    std::vector<std::byte> rest(1024);
+    ASSERT_EQ(capture->read(rest, true, nullptr).value(), 1024u);
+    EXPECT_EQ(rest, std::vector<std::byte>(samples.begin() + 1024, samples.end()));
+}
+
+} // namespace
+} // namespace nk
