@@ -119,20 +119,19 @@ bool PcmSubstream::driver_callable() const
     return !m_suspended && m_state != PcmState::Dead && m_card.alive();
 }
 
-Result<void> PcmSubstream::wait_resumed(MutexLocker& op, bool nonblocking, std::atomic<bool> const* interrupted)
+Result<void> PcmSubstream::may_wait(bool nonblocking, std::atomic<bool> const* interrupted) const
 {
     if (nonblocking)
         return std::unexpected(would_block(describe()));
     if (is_set(interrupted))
         return std::unexpected(interrupted_error(describe()));
-    op.unlock();
-    {
-        MutexLocker lock(m_mutex);
-        m_changed.wait_for(lock, wait_slice,
-            [&]() NK_REQUIRES(m_mutex) { return !m_suspended || m_state == PcmState::Dead || is_set(interrupted); });
-    }
-    op.lock();
     return {};
+}
+
+void PcmSubstream::wait_resumed(std::atomic<bool> const* interrupted)
+{
+    MutexLocker lock(m_mutex);
+    m_changed.wait_for(lock, wait_slice, [&]() NK_REQUIRES(m_mutex) { return !m_suspended || m_state == PcmState::Dead || is_set(interrupted); });
 }
 
 // --- configuration -------------------------------------------------------------
@@ -466,11 +465,14 @@ Result<size_t> PcmSubstream::write(std::span<std::byte const> data, bool nonbloc
         TRY(check_usable());
         if (suspended()) {
             // The driver is being recovered: as a full ring, until the stream resumes.
-            if (auto waited = wait_resumed(op, nonblocking, interrupted); !waited) {
+            if (auto allowed = may_wait(nonblocking, interrupted); !allowed) {
                 if (done > 0)
                     break;
-                return std::unexpected(waited.error());
+                return std::unexpected(allowed.error());
             }
+            op.unlock();
+            wait_resumed(interrupted);
+            op.lock();
             continue;
         }
         TRY(ensure_prepared()); // a reset or a new configuration from another thread meanwhile
@@ -577,11 +579,14 @@ Result<size_t> PcmSubstream::read(std::span<std::byte> data, bool nonblocking, s
     while (done < data.size()) {
         TRY(check_usable());
         if (suspended()) {
-            if (auto waited = wait_resumed(op, nonblocking, interrupted); !waited) {
+            if (auto allowed = may_wait(nonblocking, interrupted); !allowed) {
                 if (done > 0)
                     break;
-                return std::unexpected(waited.error());
+                return std::unexpected(allowed.error());
             }
+            op.unlock();
+            wait_resumed(interrupted);
+            op.lock();
             continue;
         }
         TRY(ensure_prepared());
@@ -654,7 +659,10 @@ Result<void> PcmSubstream::drain(std::atomic<bool> const* interrupted)
     if (!playback())
         return stop(PcmState::Prepared);
     while (suspended()) {
-        TRY(wait_resumed(op, false, interrupted));
+        TRY(may_wait(false, interrupted));
+        op.unlock();
+        wait_resumed(interrupted);
+        op.lock();
         TRY(check_usable());
     }
     PcmState state;

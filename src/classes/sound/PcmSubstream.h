@@ -239,8 +239,10 @@ private:
     // The ring offset of byte count `count`.
     uint32_t offset_of(uint64_t count) const NK_REQUIRES(m_mutex);
     bool driver_callable() const;
-    // Waits (without the op lock) until the stream is resumed, killed or `interrupted`.
-    Result<void> wait_resumed(MutexLocker& op, bool nonblocking, std::atomic<bool> const* interrupted) NK_REQUIRES(m_op_mutex);
+    // Whether a call may wait for the resume: WouldBlock if `nonblocking`, Interrupted if `interrupted`.
+    Result<void> may_wait(bool nonblocking, std::atomic<bool> const* interrupted) const;
+    // Waits (the caller dropped the op lock) up to a slice until the stream is resumed, killed or `interrupted`.
+    void wait_resumed(std::atomic<bool> const* interrupted) NK_EXCLUDES(m_op_mutex, m_mutex);
     void notify();
 
     SoundCard& m_card;
