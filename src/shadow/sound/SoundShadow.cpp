@@ -68,11 +68,11 @@ Result<std::shared_ptr<SoundCard>> SoundShadow::register_card(Module& owner, Bus
     return created;
 }
 
-void SoundShadow::suspend(Shadowed& shadowed, SoundCard& card, Module& failed)
+bool SoundShadow::suspend(Shadowed& shadowed, SoundCard& card, Module& failed)
 {
     shadowed.port->go_active();
     if (shadowed.failed_owner == &failed)
-        return; // this failure's suspension is done already
+        return false; // this failure's suspension is done already
     bool was_active = shadowed.failed_owner != nullptr;
     shadowed.failed_owner = &failed;
     shadowed.failed_driver = failed.driver_identity();
@@ -86,6 +86,7 @@ void SoundShadow::suspend(Shadowed& shadowed, SoundCard& card, Module& failed)
             pcm->suspend(view.running, view.limit);
         }
     }
+    return true;
 }
 
 bool SoundShadow::keep_card(SoundCard& card, Module& failed_owner)
@@ -98,8 +99,8 @@ bool SoundShadow::keep_card(SoundCard& card, Module& failed_owner)
     bool kept_for_this_driver = shadowed.failed_owner != nullptr && shadowed.failed_driver == failed_owner.driver_identity();
     if (failed_owner.state() != ModuleState::Failed && !kept_for_this_driver)
         return false; // a driver unloading normally: really unregister
-    suspend(shadowed, card, failed_owner);
-    logger()->info("{}: driver {} failed; the shadow keeps the card for its next instance", card.name(), failed_owner.name());
+    if (suspend(shadowed, card, failed_owner))
+        logger()->info("{}: driver {} failed; the shadow keeps the card for its next instance", card.name(), failed_owner.name());
     return true;
 }
 
@@ -115,7 +116,8 @@ void SoundShadow::driver_stopping(IsolatedModule& failed)
             auto card = shadowed.card.lock();
             if (!card || !card->alive() || &card->owner() != &failed)
                 continue;
-            suspend(shadowed, *card, failed);
+            if (suspend(shadowed, *card, failed))
+                logger()->info("{}: driver {} failed; the shadow keeps the card for its next instance", name, failed.name());
             for (uint32_t direction = 0; direction < NK_SND_STREAMS; ++direction) {
                 if (auto* pcm = card->pcm(direction))
                     until = std::max(until, pcm->drained_at_ns());

@@ -85,8 +85,9 @@ private:
         uint64_t active_since { 0 };
         CardStatus stats;
     };
-    // Makes the card active (suspended, its tap answering) for `failed`'s failure; m_mutex held.
-    void suspend(Shadowed& shadowed, SoundCard& card, Module& failed) NK_REQUIRES(m_mutex);
+    // Makes the card active (suspended, its tap answering) for `failed`'s
+    // failure; false if it was already, for this failure.
+    bool suspend(Shadowed& shadowed, SoundCard& card, Module& failed) NK_REQUIRES(m_mutex);
 
     SoundLayer& m_sound;
     Options m_options;
