@@ -43,6 +43,8 @@ SoundRing::~SoundRing()
 
 void SoundRing::write(uint32_t offset, std::span<std::byte const> data)
 {
+    if (data.empty())
+        return; // an empty span's data() may be null: not for memcpy
     offset %= m_bytes;
     auto first = std::min<size_t>(data.size(), m_bytes - offset);
     std::memcpy(m_memory + offset, data.data(), first);
@@ -52,6 +54,8 @@ void SoundRing::write(uint32_t offset, std::span<std::byte const> data)
 
 void SoundRing::read(uint32_t offset, std::span<std::byte> out) const
 {
+    if (out.empty())
+        return;
     offset %= m_bytes;
     auto first = std::min<size_t>(out.size(), m_bytes - offset);
     std::memcpy(out.data(), m_memory + offset, first);
