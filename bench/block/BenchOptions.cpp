@@ -5,6 +5,7 @@
 #include "base/Units.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 namespace nk::bench {
@@ -34,6 +35,23 @@ Result<Target> parse_target(std::string_view text)
     if (text == "ext4")
         return Target::Ext4;
     return make_error(ErrorCode::InvalidArgument, "bad target '{}': expected fuse or ext4", text);
+}
+
+std::string quoted_arguments(int argc, char** argv)
+{
+    std::string line;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") == std::string::npos;
+        line += (line.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
+    }
+    return line;
+}
+
+int report_failure(char const* program, std::string const& message)
+{
+    std::fprintf(stderr, "%s: error: %s\n", program, message.c_str());
+    return 1;
 }
 
 std::vector<std::string> split_list(std::string const& text)

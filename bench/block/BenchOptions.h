@@ -47,6 +47,11 @@ struct BenchOptions {
 
 // Splits "a,b , c" into {"a","b","c"}; empty items are dropped.
 std::vector<std::string> split_list(std::string const& text);
+// The arguments after the program's name as given, quoted where a shell
+// would need it: the "reproduce" line of a report.
+std::string quoted_arguments(int argc, char** argv);
+// Prints "<program>: error: <message>" to stderr; returns the exit status 1.
+int report_failure(char const* program, std::string const& message);
 
 // Checks combinations single flags cannot: sizes, engine vs depth, duplicates.
 Result<void> validate(BenchOptions const& options);

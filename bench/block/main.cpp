@@ -35,23 +35,8 @@ namespace nk::bench {
 
 namespace {
 
-int fail(std::string const& message)
-{
-    std::fprintf(stderr, "nooks-bench-block: error: %s\n", message.c_str());
-    return 1;
-}
+int fail(std::string const& message) { return report_failure("nooks-bench-block", message); }
 
-// The arguments as given, quoted where a shell would need it.
-std::string quoted_arguments(int argc, char** argv)
-{
-    std::string line;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") == std::string::npos;
-        line += (line.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
-    }
-    return line;
-}
 
 // Raw flag values, turned into BenchOptions by build_options().
 struct Flags {

@@ -30,19 +30,8 @@ namespace nk::bench {
 
 namespace {
 
-int fail(std::string const& message)
-{
-    std::fprintf(stderr, "nooks-bench-net: error: %s\n", message.c_str());
-    return 1;
-}
+int fail(std::string const& message) { return report_failure("nooks-bench-net", message); }
 
-std::string quoted_arguments(int argc, char** argv)
-{
-    std::string line;
-    for (int i = 1; i < argc; ++i)
-        line += (line.empty() ? "" : " ") + std::string(argv[i]);
-    return line;
-}
 
 // What the run cannot do without, checked before anything starts.
 std::string missing_prerequisite()

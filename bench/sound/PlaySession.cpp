@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -22,57 +23,67 @@ namespace nk::bench {
 
 namespace {
 
+// One line of the speaker's event file (see devices/sound/SoundEventLog.h).
+struct SpeakerEvent {
+    std::string name;
+    double t_ms { 0 };
+    uint64_t frame { 0 }; // where in the WAV it happened
+};
+
+std::vector<SpeakerEvent> read_speaker_events(std::string const& path)
+{
+    std::vector<SpeakerEvent> events;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        auto event = nlohmann::json::parse(line, nullptr, false);
+        if (!event.is_discarded() && event.contains("event"))
+            events.push_back({ event.value("event", ""), event.value("t_ms", 0.0), event.value("frame", uint64_t { 0 }) });
+    }
+    return events;
+}
+
+// Where the speaker's run `index` (0: the first) starts in `events`; events.size() if it has not.
+size_t run_start(std::vector<SpeakerEvent> const& events, unsigned index)
+{
+    unsigned starts = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+        if (events[i].name == "start" && starts++ == index)
+            return i;
+    }
+    return events.size();
+}
+
 struct SpeakerRun {
     bool stopped { false };
     double start_ms { 0 };
     double stop_ms { 0 };
     uint64_t start_frame { 0 }; // where the run begins in the WAV
     uint64_t underruns { 0 };
-    double longest_gap_ms { 0 }; // the longest of those underruns
 };
 
-// What the speaker's event file says of its run `index` (0: the first). An
-// underrun counts if audio followed it: the card running dry at the end,
-// before the drain stopped it, is not one.
-SpeakerRun read_speaker_events(std::string const& path, unsigned index = 0)
+// What the events say of the speaker's run `index`. An underrun counts if
+// audio followed it (the recording grew after its end): the card running
+// dry at the end, before the drain stopped it, is not one.
+SpeakerRun speaker_run(std::vector<SpeakerEvent> const& events, unsigned index)
 {
     SpeakerRun run;
-    std::ifstream in(path);
-    unsigned starts = 0;
-    bool started = false;
-    double began_ms = 0;         // the current underrun's start
-    bool ended_underrun = false; // an underrun just ended; does audio follow?
-    uint64_t ended_at = 0;
-    double ended_gap_ms = 0;
-    for (std::string line; std::getline(in, line);) {
-        auto event = nlohmann::json::parse(line, nullptr, false);
-        if (event.is_discarded() || !event.contains("event"))
-            continue;
-        auto name = event.value("event", "");
-        auto frame = event.value("frame", uint64_t { 0 });
-        auto t_ms = event.value("t_ms", 0.0);
-        if (!started) {
-            if (name == "start" && starts++ == index) {
-                started = true;
-                run.start_ms = t_ms;
-                run.start_frame = frame;
-            }
-            continue;
+    auto first = run_start(events, index);
+    if (first == events.size())
+        return run;
+    run.start_ms = events[first].t_ms;
+    run.start_frame = events[first].frame;
+    std::optional<uint64_t> ended_at; // the frame an underrun ended at, until audio follows
+    for (auto i = first + 1; i < events.size(); ++i) {
+        auto const& event = events[i];
+        if (ended_at && event.frame > *ended_at) {
+            run.underruns++;
+            ended_at.reset();
         }
-        if (ended_underrun && frame > ended_at) {
-            run.underruns++; // played on after it
-            run.longest_gap_ms = std::max(run.longest_gap_ms, ended_gap_ms);
-            ended_underrun = false;
-        }
-        if (name == "underrun_begin") {
-            began_ms = t_ms;
-        } else if (name == "underrun_end") {
-            ended_underrun = true;
-            ended_at = frame;
-            ended_gap_ms = t_ms - began_ms;
-        } else if (name == "stop") {
+        if (event.name == "underrun_end") {
+            ended_at = event.frame;
+        } else if (event.name == "stop") {
             run.stopped = true;
-            run.stop_ms = t_ms;
+            run.stop_ms = event.t_ms;
             break;
         }
     }
@@ -80,51 +91,27 @@ SpeakerRun read_speaker_events(std::string const& path, unsigned index = 0)
 }
 
 // The longest silence a listener heard from the speaker's run `index` to the
-// end of its file: an underrun, the speaker stopped (a card reset) until it
+// end of the events: an underrun, the speaker stopped (a card reset) until it
 // starts again, and the two back to back, as one; not the end of the stream
 // (the last run's final underrun and stop).
-double longest_silence_ms(std::string const& path, unsigned index)
+double longest_silence_ms(std::vector<SpeakerEvent> const& events, unsigned index)
 {
-    std::ifstream in(path);
-    unsigned starts = 0;
-    bool counting = false;
     double silent_since = -1; // the current silence's start, or -1 while audio plays
     double longest = 0;
-    for (std::string line; std::getline(in, line);) {
-        auto event = nlohmann::json::parse(line, nullptr, false);
-        if (event.is_discarded() || !event.contains("event"))
+    for (auto i = run_start(events, index); i < events.size(); ++i) {
+        auto const& event = events[i];
+        if ((event.name == "underrun_begin" || event.name == "stop") && silent_since < 0)
+            silent_since = event.t_ms;
+        if ((event.name != "underrun_end" && event.name != "start") || silent_since < 0)
             continue;
-        auto name = event.value("event", "");
-        auto t_ms = event.value("t_ms", 0.0);
-        if (name == "start" && starts++ == index)
-            counting = true;
-        if (!counting)
+        // Audio again, unless the next event comes at the same frame of the
+        // recording (a stop right after an underrun's end, an underrun at once after a start).
+        bool goes_on = i + 1 < events.size() && events[i + 1].frame == event.frame
+            && (events[i + 1].name == "stop" || events[i + 1].name == "underrun_begin");
+        if (goes_on)
             continue;
-        if ((name == "underrun_begin" || name == "stop") && silent_since < 0)
-            silent_since = t_ms;
-        // Audio again: an underrun's end while running (not the one a stop
-        // ends), or a start the card does not underrun at at once.
-        bool resumed = name == "underrun_end" || name == "start";
-        if (resumed && silent_since >= 0) {
-            // Resolved by the next event: a stop right after means the silence goes on.
-            std::string next_line;
-            auto here = in.tellg();
-            std::string following;
-            uint64_t following_frame = 0;
-            if (std::getline(in, next_line)) {
-                auto next = nlohmann::json::parse(next_line, nullptr, false);
-                following = next.is_discarded() ? "" : next.value("event", "");
-                following_frame = next.is_discarded() ? 0 : next.value("frame", uint64_t { 0 });
-            }
-            in.clear();
-            in.seekg(here);
-            // No audio in between (the same frame of the recording): the silence goes on.
-            auto frame = event.value("frame", uint64_t { 0 });
-            if ((following == "stop" || following == "underrun_begin") && following_frame == frame)
-                continue;
-            longest = std::max(longest, t_ms - silent_since);
-            silent_since = -1;
-        }
+        longest = std::max(longest, event.t_ms - silent_since);
+        silent_since = -1;
     }
     return longest;
 }
@@ -134,7 +121,7 @@ Result<SpeakerRun> wait_for_speaker(std::string const& events, unsigned index)
 {
     auto deadline = monotonic_ns() + 10'000'000'000ull;
     for (;;) {
-        auto run = read_speaker_events(events, index);
+        auto run = speaker_run(read_speaker_events(events), index);
         if (run.stopped)
             return run;
         if (monotonic_ns() > deadline)
@@ -231,7 +218,7 @@ FailurePlay play_through_failure(SoundBenchOptions const& options, Mp3Clip const
         auto run = TRY(wait_for_speaker(speaker + ".events", 1));
         // The player's last run is over too (a shadow's restart starts the speaker again).
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        result.gap_ms = longest_silence_ms(speaker + ".events", 1);
+        result.gap_ms = longest_silence_ms(read_speaker_events(speaker + ".events"), 1);
         auto match = TRY(match_audio(clip.reference, speaker, run.start_frame));
         result.exact = match.exact;
         result.mismatch = match.mismatch;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "SoundReport.h"
 
+#include "../block/Summary.h"
 #include "../block/Table.h"
 
 #include <algorithm>
@@ -12,13 +13,6 @@ namespace nk::bench {
 
 namespace {
 
-struct Summary {
-    double median { 0 };
-    double low { 0 };
-    double high { 0 };
-    size_t count { 0 };
-};
-
 using Field = std::function<double(PlaySample const&)>;
 
 std::optional<Summary> summarize(std::vector<SoundBoot> const& boots, std::string const& mode, Field const& field)
@@ -28,29 +22,7 @@ std::optional<Summary> summarize(std::vector<SoundBoot> const& boots, std::strin
         if (boot.ok && boot.mode == mode)
             values.push_back(field(boot.sample));
     }
-    if (values.empty())
-        return std::nullopt;
-    std::ranges::sort(values);
-    auto n = values.size();
-    double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-    return Summary { median, values.front(), values.back(), n };
-}
-
-std::string with_range(std::optional<Summary> const& summary, char const* format)
-{
-    if (!summary)
-        return "—";
-    auto median = fmt::format(fmt::runtime(format), summary->median);
-    if (summary->count < 2)
-        return median;
-    return fmt::format("{} ({}–{})", median, fmt::format(fmt::runtime(format), summary->low), fmt::format(fmt::runtime(format), summary->high));
-}
-
-std::string ratio(std::optional<Summary> const& value, std::optional<Summary> const& reference)
-{
-    if (!value || !reference || reference->median <= 0)
-        return "—";
-    return fmt::format("{:.2f}", value->median / reference->median);
+    return bench::summarize(std::move(values));
 }
 
 } // namespace
